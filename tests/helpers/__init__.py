@@ -1,0 +1,1 @@
+"""Test helpers: a pydrant server subprocess, contract validation and a validating REST client."""
