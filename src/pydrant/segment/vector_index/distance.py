@@ -1,0 +1,140 @@
+"""Distance helpers: normalisation and Qdrant's score functions for one query over many rows."""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+
+from pydrant.errors import BadInput
+
+COSINE: Final = "Cosine"
+EUCLID: Final = "Euclid"
+DOT: Final = "Dot"
+MANHATTAN: Final = "Manhattan"
+DISTANCES: Final = (COSINE, EUCLID, DOT, MANHATTAN)
+
+# Rows scored per block for Euclid/Manhattan so the (block, dim) temporary stays small.
+_BLOCK_ELEMENTS: Final = 1 << 22
+
+
+def check_distance(distance: object) -> str:
+    """Return `distance` if it is one of Qdrant's four names, else raise BadInput."""
+    if distance not in DISTANCES:
+        raise BadInput(f"distance: unknown distance {distance!r}, expected one of {list(DISTANCES)}")
+    return distance  # type: ignore[return-value]
+
+
+def higher_is_better(distance: str) -> bool:
+    """Cosine and Dot rank by descending score; Euclid and Manhattan by ascending distance."""
+    return distance in (COSINE, DOT)
+
+
+def normalize_rows(vectors: np.ndarray) -> np.ndarray:
+    """Unit-normalise each row in float32; zero rows stay zero (Qdrant leaves them as they are)."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    safe = np.where(norms > 0, norms, np.float32(1.0))
+    return (vectors / safe).astype(np.float32, copy=False)
+
+
+def prepare_query(query: np.ndarray, distance: str) -> np.ndarray:
+    """The query as it is compared to stored rows: Cosine queries are normalised like inserts."""
+    query = np.asarray(query, dtype=np.float32)
+    return normalize_rows(query) if distance == COSINE else query
+
+
+def scores(query: np.ndarray, rows: np.ndarray, distance: str) -> np.ndarray:
+    """Score `query` (dim,) against `rows` (n, dim) as Qdrant reports it, in float32.
+
+    Cosine rows and query must already be normalised (see `prepare_query`); Cosine and Dot
+    give the dot product, Euclid the L2 distance and Manhattan the L1 distance.
+    """
+    query = np.asarray(query, dtype=np.float32)
+    if rows.dtype != np.float32:
+        rows = rows.astype(np.float32)
+    if distance in (COSINE, DOT):
+        return rows @ query
+    n, dim = rows.shape
+    out = np.empty(n, dtype=np.float32)
+    step = max(1, _BLOCK_ELEMENTS // max(dim, 1))
+    for start in range(0, n, step):
+        diff = rows[start : start + step] - query
+        if distance == EUCLID:
+            out[start : start + step] = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+        else:
+            out[start : start + step] = np.abs(diff).sum(axis=1)
+    return out
+
+
+def uint8_scores(query: np.ndarray, rows: np.ndarray, distance: str) -> np.ndarray:
+    """Qdrant's byte-vector scores: Cosine is computed on the raw bytes, not pre-normalised.
+
+    `query` and `rows` hold values already cast to uint8 (as Qdrant casts the query too).
+    """
+    q = np.asarray(query, dtype=np.float32)
+    r = rows.astype(np.float32)
+    if distance != COSINE:
+        return scores(q, r, distance)
+    dots = r @ q
+    norms = np.einsum("ij,ij->i", r, r) * np.float32(q @ q)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = dots / np.sqrt(norms)
+    # A zero vector on either side has no direction: score 0 as Qdrant's reference does.
+    return np.where(norms > 0, out, np.float32(0.0)).astype(np.float32)
+
+
+def to_uint8(vectors: np.ndarray) -> np.ndarray:
+    """Cast floats to bytes the way Qdrant does (Rust `as u8`: truncate, saturate, NaN -> 0)."""
+    v = np.nan_to_num(np.asarray(vectors, dtype=np.float32), nan=0.0)
+    return np.clip(np.trunc(v), 0, 255).astype(np.uint8)
+
+
+def top_k(keys: np.ndarray, offsets: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the `k` smallest `keys`, ties broken by ascending offset (stable, exact).
+
+    Callers pass negated scores for higher-is-better distances.
+    """
+    n = keys.shape[0]
+    if k <= 0 or n == 0:
+        return np.empty(0, dtype=np.int64)
+    if k < n:
+        kth = np.partition(keys, k - 1)[k - 1]
+        # Keep every key tied with the k-th so the offset tie-break is decided below, not here.
+        pool = np.flatnonzero(keys <= kth)
+    else:
+        pool = np.arange(n)
+    order = np.lexsort((offsets[pool], keys[pool]))
+    return pool[order[:k]]
+
+
+def json_floats(values: np.ndarray) -> np.ndarray:
+    """float64 copies of float32 values that print as the shortest round-trip decimal.
+
+    Qdrant serialises f32 with the shortest repr (0.1 stays 0.1); a plain float32 -> float64
+    cast would print 0.10000000149011612. Vectorised: try 6..9 significant digits and keep
+    the first rounding that maps back to the same float32.
+    """
+    x32 = np.asarray(values, dtype=np.float32)
+    x = x32.astype(np.float64)
+    out = x.copy()
+    finite = np.isfinite(x) & (x != 0)
+    if not finite.any():
+        return out
+    absx = np.abs(np.where(finite, x, 1.0))
+    exp10 = np.floor(np.log10(absx)).astype(np.int64)
+    # Outside this range powers of ten are not exact doubles; keep the plain cast there.
+    usable = finite & (exp10 > -14) & (exp10 < 14)
+    todo = usable.copy()
+    for digits in (6, 7, 8, 9):
+        if not todo.any():
+            break
+        scale_exp = digits - 1 - exp10
+        pos = scale_exp >= 0
+        p = np.power(10.0, np.abs(scale_exp))
+        mant = np.where(pos, np.round(x * p), np.round(x / p))
+        cand = np.where(pos, mant / p, mant * p)
+        ok = todo & (cand.astype(np.float32) == x32)
+        out[ok] = cand[ok]
+        todo &= ~ok
+    return out

@@ -1,0 +1,120 @@
+"""HNSW index over dense vectors, backed by faiss, with filtering applied during traversal."""
+
+from __future__ import annotations
+
+import faiss
+import numpy as np
+
+from pydrant.segment.vector_index.distance import COSINE, DOT, EUCLID, higher_is_better, top_k
+from pydrant.segment.vector_index.exact import score_rows
+
+DEFAULT_M = 16
+DEFAULT_EF_CONSTRUCT = 100
+DEFAULT_EF = 128  # Qdrant's default `ef` is ef_construct; we take the same order of magnitude
+
+
+def supports(distance: str) -> bool:
+    """faiss has no L1 HNSW graph; Manhattan is always searched exactly."""
+    return distance in (COSINE, DOT, EUCLID)
+
+
+class HnswIndex:
+    """A faiss IndexHNSWFlat whose labels 0..n-1 map to segment offsets via `offsets`.
+
+    Scores are recomputed on the stored rows for the (few) hits, so they are identical to
+    what exact search reports; faiss only chooses the candidates.
+    """
+
+    def __init__(self, index: faiss.Index, offsets: np.ndarray, distance: str) -> None:
+        self.index = index
+        self.offsets = np.asarray(offsets, dtype=np.int64)
+        self.distance = distance
+        # Offset -> label lookup for translating allowed masks; -1 where no label.
+        size = int(self.offsets.max()) + 1 if self.offsets.shape[0] else 0
+        self._label_of = np.full(size, -1, dtype=np.int64)
+        self._label_of[self.offsets] = np.arange(self.offsets.shape[0], dtype=np.int64)
+
+    @property
+    def size(self) -> int:
+        return int(self.offsets.shape[0])
+
+    @classmethod
+    def build(
+        cls,
+        vectors: np.ndarray,
+        offsets: np.ndarray,
+        distance: str,
+        m: int | None = None,
+        ef_construct: int | None = None,
+    ) -> "HnswIndex":
+        """Build over `vectors` (n, dim), already preprocessed as stored (Cosine normalised)."""
+        if not supports(distance):
+            raise ValueError(f"HNSW does not support distance {distance}; use exact search")
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        dim = vectors.shape[1]
+        metric = faiss.METRIC_L2 if distance == EUCLID else faiss.METRIC_INNER_PRODUCT
+        index = faiss.IndexHNSWFlat(dim, int(m or DEFAULT_M), metric)
+        index.hnsw.efConstruction = int(ef_construct or DEFAULT_EF_CONSTRUCT)
+        if vectors.shape[0]:
+            index.add(vectors)
+        return cls(index, offsets, distance)
+
+    def search(
+        self,
+        query: np.ndarray,
+        k: int,
+        ef: int | None,
+        allowed: np.ndarray | None,
+        rows: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Approximate top-k offsets and scores for a query prepared like stored vectors.
+
+        `allowed` is a bool mask over offsets; it is applied inside the graph traversal
+        (faiss IDSelectorBitmap), never after it. `rows` (the storage's matrix indexed by
+        offset) lets scores be recomputed exactly; without it faiss's scores are converted.
+        """
+        if k <= 0 or self.size == 0:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+        params = faiss.SearchParametersHNSW()
+        params.efSearch = max(int(ef or DEFAULT_EF), k)
+        bitmap = None
+        if allowed is not None:
+            labels_allowed = self._allowed_labels(allowed)
+            if not labels_allowed.any():
+                return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+            bitmap = np.packbits(labels_allowed, bitorder="little")
+            # The selector keeps a raw pointer: `bitmap` must stay alive until search returns.
+            params.sel = faiss.IDSelectorBitmap(self.size, faiss.swig_ptr(bitmap))
+        q = np.ascontiguousarray(np.asarray(query, dtype=np.float32).reshape(1, -1))
+        dist, labels = self.index.search(q, min(k, self.size), params=params)
+        del bitmap
+        found = labels[0] >= 0
+        labels = labels[0][found]
+        offsets = self.offsets[labels]
+        if rows is not None:
+            s = score_rows(rows[offsets], q[0], self.distance)
+        elif self.distance == EUCLID:
+            s = np.sqrt(np.maximum(dist[0][found], 0)).astype(np.float32)
+        else:
+            s = dist[0][found].astype(np.float32)
+        keys = -s if higher_is_better(self.distance) else s
+        order = top_k(keys, offsets, k)
+        return offsets[order], s[order]
+
+    def _allowed_labels(self, allowed: np.ndarray) -> np.ndarray:
+        allowed = np.asarray(allowed, dtype=bool)
+        n = min(allowed.shape[0], self._label_of.shape[0])
+        mask = np.zeros(self.size, dtype=bool)
+        labels = self._label_of[:n][allowed[:n]]
+        mask[labels[labels >= 0]] = True
+        return mask
+
+    def to_bytes(self) -> tuple[bytes, np.ndarray]:
+        """The faiss graph serialised, and the label -> offset map to store beside it."""
+        return faiss.serialize_index(self.index).tobytes(), self.offsets
+
+    @classmethod
+    def from_bytes(cls, blob: bytes, offsets: np.ndarray, distance: str) -> "HnswIndex":
+        index = faiss.deserialize_index(np.frombuffer(blob, dtype=np.uint8))
+        return cls(index, offsets, distance)
+

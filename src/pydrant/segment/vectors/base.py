@@ -1,0 +1,140 @@
+"""The VectorStorage protocol a segment holds per vector name, and the factory that makes one."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+from typing import Any, Protocol, Union, runtime_checkable
+
+import numpy as np
+
+Candidates = Union[np.ndarray, None]
+"""A bool mask over offsets, an int64 array of offsets, or None for every stored vector."""
+
+SearchResult = tuple[np.ndarray, np.ndarray]
+"""(offsets int64, scores float32), best first."""
+
+
+@runtime_checkable
+class VectorStorage(Protocol):
+    """Vectors of one name in one segment, addressed by internal offset."""
+
+    kind: str  # "dense" | "sparse" | "multi"
+    config: dict[str, Any]
+
+    def set(self, offsets: np.ndarray, vectors: Any) -> None:
+        """Store `vectors[i]` at `offsets[i]`, replacing what was there."""
+        ...
+
+    def clear(self, offsets: np.ndarray) -> None:
+        """Those offsets no longer have this vector."""
+        ...
+
+    def has_mask(self, size: int) -> np.ndarray:
+        """Bool mask of length `size`: which offsets hold a vector."""
+        ...
+
+    def get_json(self, offsets: np.ndarray) -> list[Any]:
+        """JSON-ready value per offset, None where absent."""
+        ...
+
+    def copy_from(self, other: "VectorStorage", src_offsets: np.ndarray, dst_offsets: np.ndarray) -> None:
+        """Copy the vectors `other` holds at `src_offsets` to `dst_offsets` (absent -> cleared)."""
+        ...
+
+    def save(self, directory: Path, prefix: str) -> list[str]:
+        """Write the storage under `directory`; return the file names written."""
+        ...
+
+    def search(
+        self, query: Any, k: int, candidates: Candidates, params: dict[str, Any] | None
+    ) -> SearchResult:
+        """Exact top-k among stored vectors (restricted to `candidates`), Qdrant's scores and order."""
+        ...
+
+    def score_offsets(self, query: Any, offsets: np.ndarray) -> np.ndarray:
+        """Scores of `query` against the given offsets (NaN where an offset has no vector)."""
+        ...
+
+
+def _storage_class(kind: str, config: dict[str, Any]) -> Any:
+    if kind == "sparse":
+        from pydrant.segment.vectors.sparse import SparseStorage
+
+        return SparseStorage
+    if kind == "dense":
+        if config.get("multivector_config"):
+            from pydrant.segment.vectors.multi import MultiDenseStorage
+
+            return MultiDenseStorage
+        from pydrant.segment.vectors.dense import DenseStorage
+
+        return DenseStorage
+    raise ValueError(f"unknown vector storage kind {kind!r}")
+
+
+def make_storage(kind: str, config: dict[str, Any]) -> VectorStorage:
+    """A fresh storage for a vector config as given in the create-collection request;
+    `multivector_config` in a dense config selects the multivector storage."""
+    return _storage_class(kind, config)(config)  # type: ignore[no-any-return]
+
+
+def load_storage(kind: str, directory: Path, prefix: str, config: dict[str, Any]) -> VectorStorage:
+    """Load a storage that `save` wrote, choosing the class as `make_storage` does."""
+    return _storage_class(kind, config).load(directory, prefix, config)  # type: ignore[no-any-return]
+
+
+def grown_capacity(current: int, needed: int) -> int:
+    """Geometric growth so that n single-point inserts cost O(n) copies in total."""
+    cap = max(current, 16)
+    while cap < needed:
+        cap *= 2
+    return cap
+
+
+def as_offsets(offsets: Any) -> np.ndarray:
+    """Offsets as a 1-d int64 array."""
+    return np.asarray(offsets, dtype=np.int64).reshape(-1)
+
+
+def candidate_offsets(candidates: Candidates, has: np.ndarray) -> np.ndarray:
+    """Sorted unique offsets that are both candidates and hold a vector (`has` is the mask)."""
+    n = has.shape[0]
+    if candidates is None:
+        return np.flatnonzero(has)
+    cand = np.asarray(candidates)
+    if cand.dtype == np.bool_:
+        m = min(n, cand.shape[0])
+        return np.flatnonzero(cand[:m] & has[:m])
+    offs = np.unique(cand.astype(np.int64, copy=False))
+    offs = offs[(offs >= 0) & (offs < n)]
+    return offs[has[offs]]
+
+
+def write_file(path: Path, data: bytes) -> None:
+    """Write `data` atomically, through the storage layer's helper when it is present."""
+    try:
+        from pydrant.storage.atomic import write_atomic
+    except ImportError:  # the storage primitives land in parallel; same contract meanwhile
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        return
+    write_atomic(path, data)
+
+
+def npz_bytes(**arrays: np.ndarray) -> bytes:
+    """Arrays packed as one uncompressed .npz blob."""
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def read_npz(path: Path) -> dict[str, np.ndarray]:
+    """Every array of an .npz file, loaded eagerly (no pickles allowed)."""
+    with np.load(path, allow_pickle=False) as data:
+        return {name: data[name] for name in data.files}

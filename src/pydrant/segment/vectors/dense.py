@@ -1,0 +1,264 @@
+"""Dense vector storage: one contiguous (capacity, dim) array in float32, float16 or uint8."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pydrant.errors import BadInput
+from pydrant.segment.vector_index import hnsw
+from pydrant.segment.vector_index.distance import (
+    COSINE,
+    EUCLID,
+    check_distance,
+    json_floats,
+    normalize_rows,
+    to_uint8,
+)
+from pydrant.segment.vector_index.exact import exact_search, score_rows
+from pydrant.segment.vectors.base import (
+    Candidates,
+    SearchResult,
+    as_offsets,
+    candidate_offsets,
+    grown_capacity,
+    npz_bytes,
+    read_npz,
+    write_file,
+)
+
+DATATYPES = {"float32": np.float32, "float16": np.float16, "uint8": np.uint8}
+DEFAULT_FULL_SCAN_THRESHOLD_KB = 10_000  # Qdrant's default hnsw_config.full_scan_threshold
+
+
+def parse_datatype(config: dict[str, Any]) -> str:
+    """The storage datatype named in a vector config (float32 when absent)."""
+    datatype = config.get("datatype") or "float32"
+    if datatype not in DATATYPES:
+        raise BadInput(f"datatype: unknown datatype {datatype!r}, expected one of {list(DATATYPES)}")
+    return str(datatype)
+
+
+class DenseStorage:
+    """Dense vectors of one name, stored as Qdrant stores them for the configured datatype.
+
+    float32/float16: Cosine rows are normalised on insert (float16 after normalising).
+    uint8: values are cast like Rust's `as u8` and never normalised; Cosine is computed on
+    the raw bytes at search time, as Qdrant does for byte vectors.
+    """
+
+    kind = "dense"
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = dict(config)
+        self.dim = int(config["size"])
+        self.distance = check_distance(config.get("distance"))
+        self.datatype = parse_datatype(config)
+        self._dtype = DATATYPES[self.datatype]
+        self._data = np.zeros((0, self.dim), dtype=self._dtype)
+        self._has = np.zeros(0, dtype=bool)
+        # Squared norms let Euclid preselect with one matrix product (float32 rows only).
+        self._track_sqnorms = self.distance == EUCLID and self.datatype == "float32"
+        self._sqnorms = np.zeros(0, dtype=np.float32)
+        self.index: hnsw.HnswIndex | None = None
+        self._hnsw_effective: dict[str, Any] = dict(self.config.get("hnsw_config") or {})
+
+    # -- writes -----------------------------------------------------------------------
+
+    def _reserve(self, needed: int) -> None:
+        cap = self._data.shape[0]
+        if needed <= cap:
+            return
+        new_cap = grown_capacity(cap, needed)
+        data = np.zeros((new_cap, self.dim), dtype=self._dtype)
+        data[:cap] = self._data
+        has = np.zeros(new_cap, dtype=bool)
+        has[:cap] = self._has
+        self._data, self._has = data, has
+        if self._track_sqnorms:
+            sq = np.zeros(new_cap, dtype=np.float32)
+            sq[:cap] = self._sqnorms
+            self._sqnorms = sq
+
+    def encode(self, vectors: np.ndarray) -> np.ndarray:
+        """Float32 input rows converted to what this storage keeps."""
+        vectors = np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim)
+        if self.datatype == "uint8":
+            return to_uint8(vectors)
+        if self.distance == COSINE:
+            vectors = normalize_rows(vectors)
+        return vectors.astype(self._dtype, copy=False)
+
+    def set(self, offsets: np.ndarray, vectors: Any) -> None:
+        offsets = as_offsets(offsets)
+        self._put_raw(offsets, self.encode(vectors))
+
+    def _put_raw(self, offsets: np.ndarray, rows: np.ndarray) -> None:
+        if offsets.shape[0] == 0:
+            return
+        self._reserve(int(offsets.max()) + 1)
+        self._data[offsets] = rows
+        self._has[offsets] = True
+        if self._track_sqnorms:
+            r = rows.astype(np.float32, copy=False)
+            self._sqnorms[offsets] = np.einsum("ij,ij->i", r, r)
+        # A changed vector makes the graph stale; a segment with an index is immutable, so
+        # this only happens when the optimizer is not involved.
+        self.index = None
+
+    def clear(self, offsets: np.ndarray) -> None:
+        offsets = as_offsets(offsets)
+        offsets = offsets[offsets < self._has.shape[0]]
+        self._has[offsets] = False
+
+    # -- reads ------------------------------------------------------------------------
+
+    def has_mask(self, size: int) -> np.ndarray:
+        out = np.zeros(size, dtype=bool)
+        n = min(size, self._has.shape[0])
+        out[:n] = self._has[:n]
+        return out
+
+    def __len__(self) -> int:
+        return int(self._has.sum())
+
+    def _present(self, offsets: np.ndarray) -> np.ndarray:
+        ok = (offsets >= 0) & (offsets < self._has.shape[0])
+        ok[ok] = self._has[offsets[ok]]
+        return ok
+
+    def get_raw(self, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(present mask, float32 rows as stored) for `offsets`; absent rows are zeros."""
+        offsets = as_offsets(offsets)
+        present = self._present(offsets)
+        rows = np.zeros((offsets.shape[0], self.dim), dtype=np.float32)
+        rows[present] = self._data[offsets[present]]
+        return present, rows
+
+    def get_json(self, offsets: np.ndarray) -> list[Any]:
+        present, rows = self.get_raw(offsets)
+        values = json_floats(rows[present]).tolist() if present.any() else []
+        it = iter(values)
+        return [next(it) if p else None for p in present.tolist()]
+
+    def copy_from(self, other: Any, src_offsets: np.ndarray, dst_offsets: np.ndarray) -> None:
+        src, dst = as_offsets(src_offsets), as_offsets(dst_offsets)
+        present = other._present(src)
+        # Raw copy: rows are already in stored form, re-normalising would be wrong for uint8.
+        self._put_raw(dst[present], other._data[src[present]].astype(self._dtype, copy=False))
+        self.clear(dst[~present])
+
+    def vectors_for_index(self) -> tuple[np.ndarray, np.ndarray]:
+        """(offsets, float32 rows) of every stored vector, for building an index."""
+        offsets = np.flatnonzero(self._has)
+        return offsets, self._data[offsets].astype(np.float32, copy=False)
+
+    # -- index ------------------------------------------------------------------------
+
+    def build_index(self, hnsw_config: dict[str, Any] | None = None) -> bool:
+        """Build the HNSW graph with `hnsw_config` (vector-level settings win). Returns False
+        and keeps exact search when the distance has no graph (Manhattan) or m == 0."""
+        cfg = {**(hnsw_config or {}), **(self.config.get("hnsw_config") or {})}
+        m = cfg.get("m")
+        if m == 0 or not hnsw.supports(self.distance):
+            self.index = None
+            return False
+        offsets, rows = self.vectors_for_index()
+        if self.datatype == "uint8" and self.distance == COSINE:
+            # Byte rows are not normalised when stored; the graph needs directions.
+            rows = normalize_rows(rows)
+        self.index = hnsw.HnswIndex.build(rows, offsets, self.distance, m, cfg.get("ef_construct"))
+        self._hnsw_effective = cfg
+        return True
+
+    def _full_scan_vectors(self) -> int:
+        kb = self._hnsw_effective.get("full_scan_threshold", DEFAULT_FULL_SCAN_THRESHOLD_KB)
+        return int(kb) * 1024 // max(1, self.dim * 4)
+
+    # -- search -----------------------------------------------------------------------
+
+    def prepare_query(self, query: Any) -> np.ndarray:
+        """The query in the form stored rows are compared against."""
+        q = np.asarray(query, dtype=np.float32).reshape(-1)
+        if q.shape[0] != self.dim:
+            raise BadInput(f"Vector dimension error: expected dim: {self.dim}, got {q.shape[0]}")
+        if self.datatype == "uint8":
+            return to_uint8(q).astype(np.float32)
+        if self.distance == COSINE:
+            q = normalize_rows(q)
+        if self.datatype == "float16":
+            # Qdrant converts the query to the storage element type as well.
+            q = q.astype(np.float16).astype(np.float32)
+        return q
+
+    def search(
+        self, query: Any, k: int, candidates: Candidates, params: dict[str, Any] | None = None
+    ) -> SearchResult:
+        """Top-k; exact unless an HNSW graph exists, `exact` is not requested and the
+        candidate set is larger than full_scan_threshold (Qdrant's planner rule)."""
+        params = params or {}
+        q = self.prepare_query(query)
+        offsets = candidate_offsets(candidates, self._has)
+        if (
+            self.index is not None
+            and not params.get("exact")
+            and offsets.shape[0] >= self._full_scan_vectors()
+        ):
+            allowed = None
+            if offsets.shape[0] < self.index.size:
+                # Cleared points stay in the graph; the mask keeps them out during traversal.
+                allowed = np.zeros(self._has.shape[0], dtype=bool)
+                allowed[offsets] = True
+            if self.datatype == "uint8" and self.distance == COSINE:
+                q = normalize_rows(q)  # byte Cosine scores are scale-invariant in the query
+            return self.index.search(q, k, params.get("hnsw_ef"), allowed, rows=self._data)
+        sq = self._sqnorms if self._track_sqnorms else None
+        return exact_search(self._data, offsets, q, self.distance, k, sq)
+
+    def score_offsets(self, query: Any, offsets: np.ndarray) -> np.ndarray:
+        q = self.prepare_query(query)
+        offsets = as_offsets(offsets)
+        present = self._present(offsets)
+        out = np.full(offsets.shape[0], np.nan, dtype=np.float32)
+        if present.any():
+            out[present] = score_rows(self._data[offsets[present]], q, self.distance)
+        return out
+
+    # -- persistence ------------------------------------------------------------------
+
+    def save(self, directory: Path, prefix: str) -> list[str]:
+        directory = Path(directory)
+        stored = np.flatnonzero(self._has)
+        end = int(stored[-1]) + 1 if stored.shape[0] else 0
+        name = f"{prefix}.dense.npz"
+        files = [name]
+        arrays = {"data": self._data[:end], "has": self._has[:end]}
+        if self.index is not None:
+            blob, labels = self.index.to_bytes()
+            arrays["hnsw_labels"] = labels
+            hnsw_name = f"{prefix}.hnsw.faiss"
+            write_file(directory / hnsw_name, blob)
+            files.append(hnsw_name)
+        write_file(directory / name, npz_bytes(**arrays))
+        return files
+
+    @classmethod
+    def load(cls, directory: Path, prefix: str, config: dict[str, Any]) -> "DenseStorage":
+        directory = Path(directory)
+        storage = cls(config)
+        arrays = read_npz(directory / f"{prefix}.dense.npz")
+        data, has = arrays["data"], arrays["has"]
+        storage._reserve(has.shape[0])
+        storage._data[: has.shape[0]] = data
+        storage._has[: has.shape[0]] = has
+        if storage._track_sqnorms:
+            r = storage._data[: has.shape[0]]
+            storage._sqnorms[: has.shape[0]] = np.einsum("ij,ij->i", r, r)
+        hnsw_path = directory / f"{prefix}.hnsw.faiss"
+        if "hnsw_labels" in arrays and hnsw_path.exists():
+            storage.index = hnsw.HnswIndex.from_bytes(
+                hnsw_path.read_bytes(), arrays["hnsw_labels"], storage.distance
+            )
+        return storage

@@ -1,0 +1,104 @@
+"""Dense storage: datatypes as Qdrant stores them, growth, clear, copy and save/load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pydrant.errors import BadInput
+from pydrant.segment.vector_index.distance import json_floats
+from pydrant.segment.vectors.base import VectorStorage, load_storage, make_storage
+
+
+def test_protocol_and_factory() -> None:
+    s = make_storage("dense", {"size": 4, "distance": "Dot"})
+    assert isinstance(s, VectorStorage)
+    with pytest.raises(BadInput, match="distance"):
+        make_storage("dense", {"size": 4, "distance": "Hamming"})
+    with pytest.raises(BadInput, match="datatype"):
+        make_storage("dense", {"size": 4, "distance": "Dot", "datatype": "int4"})
+
+
+def test_float32_values_come_back_with_shortest_repr() -> None:
+    s = make_storage("dense", {"size": 3, "distance": "Dot"})
+    s.set(np.array([0]), np.array([[0.1, -2.5, 1e-3]], dtype=np.float32))
+    assert s.get_json(np.array([0, 1, 10**6])) == [[0.1, -2.5, 0.001], None, None]
+
+
+def test_json_floats_round_trip_float32() -> None:
+    rng = np.random.default_rng(0)
+    x = (rng.normal(size=5000) * np.exp(rng.normal(size=5000) * 4)).astype(np.float32)
+    out = json_floats(x)
+    assert (out.astype(np.float32) == x).all()
+    assert [float(v) for v in out[:200]] == [float(str(v)) for v in x[:200]]
+
+
+def test_uint8_stores_truncated_bytes_and_scores_on_bytes() -> None:
+    s = make_storage("dense", {"size": 3, "distance": "Cosine", "datatype": "uint8"})
+    s.set(np.array([0, 1]), np.array([[1.9, 300.0, -4.0], [0, 0, 0]], dtype=np.float32))
+    # Rust `as u8`: truncates toward zero and saturates; Cosine is not normalised for bytes.
+    assert s.get_json(np.array([0, 1])) == [[1.0, 255.0, 0.0], [0.0, 0.0, 0.0]]
+    offsets, scores = s.search(np.array([1.0, 255.9, 7.0], dtype=np.float32), 2, None, None)
+    stored, q = np.array([1, 255, 0.0]), np.array([1, 255, 7.0])
+    expect = stored @ q / np.sqrt((stored @ stored) * (q @ q))
+    assert offsets.tolist() == [0, 1]
+    np.testing.assert_allclose(scores, [expect, 0.0], rtol=1e-6)
+
+
+def test_uint8_dot_and_euclid_use_byte_values() -> None:
+    for distance, expect in (("Dot", 2 * 10 + 3 * 20), ("Euclid", np.sqrt(8**2 + 17**2))):
+        s = make_storage("dense", {"size": 2, "distance": distance, "datatype": "uint8"})
+        s.set(np.array([0]), np.array([[10.7, 20.2]], dtype=np.float32))
+        _, scores = s.search(np.array([2.0, 3.0], dtype=np.float32), 1, None, None)
+        np.testing.assert_allclose(scores, [expect], rtol=1e-6)
+
+
+def test_float16_cosine_normalises_then_rounds_to_half() -> None:
+    s = make_storage("dense", {"size": 2, "distance": "Cosine", "datatype": "float16"})
+    s.set(np.array([0]), np.array([[3.0, 4.0]], dtype=np.float32))
+    s.set(np.array([1]), np.array([[1.0, 1.0]], dtype=np.float32))
+    got = s.get_json(np.array([0, 1]))
+    # float16 nearest to 0.6 and 0.8, widened to f32 and printed shortest, as Qdrant returns it
+    assert got[0] == [0.60009766, 0.7998047]
+    h = np.float16(np.float32(1) / np.sqrt(np.float32(2)))
+    assert got[1] == [float(np.float32(h))] * 2
+
+
+def test_growth_is_geometric_and_clear_updates_mask() -> None:
+    s = make_storage("dense", {"size": 2, "distance": "Dot"})
+    caps = set()
+    for i in range(1000):
+        s.set(np.array([i]), np.array([[i, i]], dtype=np.float32))
+        caps.add(s._data.shape[0])
+    assert len(caps) <= 8
+    s.clear(np.array([5, 7, 5000]))
+    mask = s.has_mask(1002)
+    assert mask.sum() == 998 and not mask[5] and not mask[7] and not mask[1000]
+
+
+def test_copy_from_keeps_stored_form(tmp_path: Path) -> None:
+    a = make_storage("dense", {"size": 2, "distance": "Cosine"})
+    a.set(np.array([0, 1]), np.array([[3, 4], [0, 2]], dtype=np.float32))
+    a.clear(np.array([1]))
+    b = make_storage("dense", {"size": 2, "distance": "Cosine"})
+    b.set(np.array([6]), np.array([[1, 0]], dtype=np.float32))
+    b.copy_from(a, np.array([0, 1]), np.array([5, 6]))
+    assert b.get_json(np.array([5, 6])) == [[0.6, 0.8], None]
+
+
+@pytest.mark.parametrize("datatype", ["float32", "float16", "uint8"])
+def test_save_load_round_trip(tmp_path: Path, datatype: str) -> None:
+    cfg = {"size": 5, "distance": "Euclid", "datatype": datatype}
+    rng = np.random.default_rng(2)
+    s = make_storage("dense", cfg)
+    s.set(np.arange(40), (rng.random((40, 5)) * 100).astype(np.float32))
+    s.clear(np.array([3, 39]))
+    files = s.save(tmp_path, "vec-a")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(files)
+    t = load_storage("dense", tmp_path, "vec-a", cfg)
+    assert t.get_json(np.arange(45)) == s.get_json(np.arange(45))
+    q = np.full(5, 50, dtype=np.float32)
+    for got, want in zip(t.search(q, 5, None, None), s.search(q, 5, None, None)):
+        np.testing.assert_array_equal(got, want)
