@@ -1,0 +1,110 @@
+"""Service endpoints (/, health probes, /cluster), the version handshake, and the harness itself."""
+
+from __future__ import annotations
+
+import importlib.metadata
+
+import pytest
+from qdrant_client.common.version_check import is_compatible
+
+from helpers.contract import ContractViolation, find_operation, validate_response
+from helpers.rest import RestClient
+from helpers.server import ServerProcess
+
+
+def test_root_reports_title_and_version(rest: RestClient) -> None:
+    info = rest.get("/").json()
+    assert info["title"] == "qdrant - vector search engine"
+    assert info["version"] == "1.19.0"
+
+
+def test_qdrant_client_accepts_the_reported_version(rest: RestClient) -> None:
+    # qdrant-client warns unless major versions match and minors differ by at most one.
+    server_version = rest.get("/").json()["version"]
+    assert is_compatible(importlib.metadata.version("qdrant-client"), server_version)
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/livez", "/readyz"])
+def test_health_probes_answer_200_text(rest: RestClient, path: str) -> None:
+    resp = rest.get(path)
+    assert resp.status_code == 200
+    assert resp.headers["content-type"].startswith("text/plain")
+    assert resp.text.strip() != ""
+
+
+def test_cluster_is_disabled(rest: RestClient) -> None:
+    assert rest.ok("GET", "/cluster") == {"status": "disabled"}
+
+
+def test_unknown_route_is_404(rest: RestClient) -> None:
+    resp = rest._http.get("/collections/x/no-such-endpoint")  # not in the contract, so raw
+    assert resp.status_code == 404
+
+
+def test_qdrant_client_sees_the_server(client) -> None:  # type: ignore[no-untyped-def]
+    assert client.info().version == "1.19.0"
+
+
+def test_sigterm_stops_cleanly_and_storage_survives(server_factory) -> None:  # type: ignore[no-untyped-def]
+    srv: ServerProcess = server_factory()
+    rest = RestClient(srv.url)
+    try:
+        assert rest.ok("PUT", "/collections/kept", json={"vectors": {"size": 2, "distance": "Dot"}}) is True
+        rest.ok("PUT", "/collections/kept/points", params={"wait": "true"},
+                json={"points": [{"id": 7, "vector": [1.0, 2.0], "payload": {"k": "v"}}]})
+    finally:
+        rest.close()
+    assert srv.stop() == 0
+    srv.start()
+    rest = RestClient(srv.url)
+    try:
+        assert rest.ok("GET", "/collections/kept/points/7")["payload"] == {"k": "v"}
+    finally:
+        rest.close()
+
+
+def test_kill_9_then_restart_keeps_acknowledged_writes(server_factory) -> None:  # type: ignore[no-untyped-def]
+    srv: ServerProcess = server_factory()
+    rest = RestClient(srv.url)
+    try:
+        rest.ok("PUT", "/collections/crash", json={"vectors": {"size": 2, "distance": "Euclid"}})
+        for i in range(20):
+            res = rest.ok("PUT", "/collections/crash/points", params={"wait": "false"},
+                          json={"points": [{"id": i, "vector": [float(i), 1.0]}]})
+            assert res["status"] == "acknowledged"
+    finally:
+        rest.close()
+    srv.restart(hard=True)
+    rest = RestClient(srv.url)
+    try:
+        got = rest.ok("POST", "/collections/crash/points", json={"ids": list(range(20)), "with_vector": True})
+        assert sorted(p["id"] for p in got) == list(range(20))
+        assert {p["id"]: p["vector"] for p in got} == {i: [float(i), 1.0] for i in range(20)}
+    finally:
+        rest.close()
+
+
+# --- the harness must reject what the contract rejects (else every other test is toothless) ---
+
+def test_contract_resolves_literal_paths_before_templates() -> None:
+    assert find_operation("POST", "/collections/aliases").template == "/collections/aliases"
+    assert find_operation("POST", "/collections/c/points/delete").template == "/collections/{collection_name}/points/delete"
+    assert find_operation("GET", "/collections/c/points/9").template == "/collections/{collection_name}/points/{id}"
+
+
+@pytest.mark.parametrize(
+    "method,path,status,ctype,body",
+    [
+        ("GET", "/", 200, "application/json", '{"title": "x"}'),
+        ("PUT", "/collections/c", 200, "application/json", '{"result": 1, "status": "ok", "time": 0.1}'),
+        ("PUT", "/collections/c", 200, "application/json", '{"result": true, "time": 0.1}'),
+        ("GET", "/collections/c/points/1", 200, "application/json",
+         '{"result": {"id": -1}, "status": "ok", "time": 0.1}'),
+        ("GET", "/collections/c", 404, "application/json", '{"status": "error", "time": 0.1}'),
+        ("GET", "/collections/c", 404, "text/plain", "Not found"),
+        ("GET", "/nowhere", 200, "application/json", "{}"),
+    ],
+)
+def test_contract_rejects_bad_responses(method: str, path: str, status: int, ctype: str, body: str) -> None:
+    with pytest.raises(ContractViolation):
+        validate_response(method, path, status, ctype, body)
