@@ -1,0 +1,224 @@
+"""Evaluate a compiled filter over a segment to a bool mask, using field indexes where they help.
+
+Planning: in a `must` list, conditions an index answers go first, most selective first; once
+they leave few candidates, the remaining conditions are evaluated on those candidate offsets only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from pydrant.errors import Unsupported
+from pydrant.segment.filtering import model as m
+from pydrant.segment.filtering import scan
+from pydrant.segment.filtering.columns import Column, RawColumn
+from pydrant.segment.filtering.context import ElementContext, FilterContext
+from pydrant.segment.filtering.paths import Path, values_at
+from pydrant.segment.filtering.slicing import slice_mask
+
+# narrow to the surviving candidates once they are at most this share of the current rows
+_NARROW_RATIO = 0.5
+
+
+def evaluate(filter: m.Filter | None, ctx: FilterContext) -> np.ndarray:
+    """Mask of length ctx.size: which offsets satisfy `filter` (liveness is the caller's)."""
+    view = _View(ctx, np.arange(ctx.size, dtype=np.int64), full=True)
+    if filter is None:
+        return np.ones(ctx.size, dtype=bool)
+    return _filter(filter, view)
+
+
+def estimate_cardinality(cond: m.Condition, ctx: FilterContext) -> int | None:
+    """How many offsets an index expects to satisfy `cond`, or None if no index can tell."""
+    if isinstance(cond, m.HasId):
+        return len(cond.ids)
+    key = getattr(cond, "key", None)
+    if key is None or isinstance(cond, m.Nested):
+        return None
+    index = ctx.field_index(key)
+    return None if index is None else index.estimate(cond)
+
+
+class _View:
+    """A subset of a context's offsets (`rows`), with per-key columns cached for that subset."""
+
+    def __init__(self, ctx: Any, rows: np.ndarray, full: bool = False) -> None:
+        self.ctx = ctx
+        self.rows = rows
+        self.full = full
+        self._row_list: list[int] | None = None
+        self._columns: dict[Path, Column] = {}
+        self._raw: dict[Path, RawColumn] = {}
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def row_list(self) -> list[int]:
+        if self._row_list is None:
+            self._row_list = self.rows.tolist()
+        return self._row_list
+
+    def column(self, path: Path) -> Column:
+        col = self._columns.get(path)
+        if col is None:
+            col = self._columns[path] = Column(self.ctx.payloads, self.row_list, path)
+        return col
+
+    def raw(self, path: Path) -> RawColumn:
+        col = self._raw.get(path)
+        if col is None:
+            col = self._raw[path] = RawColumn(self.ctx.payloads, self.row_list, path)
+        return col
+
+    def take(self, positions: np.ndarray) -> _View:
+        return _View(self.ctx, self.rows[positions])
+
+    def restrict(self, full_mask: np.ndarray) -> np.ndarray:
+        """A mask over the whole context, cut down to this view's rows."""
+        return full_mask if self.full else full_mask[self.rows]
+
+
+def _filter(f: m.Filter, view: _View) -> np.ndarray:
+    n = len(view)
+    if f.must:
+        result = _must(f.must, view)
+    else:
+        result = np.ones(n, dtype=bool)
+    if f.must_not and result.any():
+        for cond in f.must_not:
+            result &= ~_condition(cond, view)
+    if f.should and result.any():
+        # an empty `should` list is no constraint at all, not an unsatisfiable one
+        any_true = np.zeros(n, dtype=bool)
+        for cond in f.should:
+            any_true |= _condition(cond, view)
+        result &= any_true
+    if f.min_should is not None and result.any():
+        hits = np.zeros(n, dtype=np.int64)
+        for cond in f.min_should.conditions:
+            hits += _condition(cond, view)
+        result &= hits >= f.min_should.min_count
+    return result
+
+
+def _must(conditions: tuple[m.Condition, ...], view: _View) -> np.ndarray:
+    order = sorted(range(len(conditions)), key=lambda i: _cost(conditions[i], view))
+    current = view
+    # positions of `current`'s rows inside `view`
+    positions = np.arange(len(view), dtype=np.int64)
+    mask = np.ones(len(view), dtype=bool)
+    for i in order:
+        if not len(positions):
+            break
+        hit = _condition(conditions[i], current)
+        mask[positions[~hit]] = False
+        alive = positions[mask[positions]]
+        if len(alive) <= _NARROW_RATIO * len(positions):
+            current = view.take(alive)
+            positions = alive
+    return mask
+
+
+def _cost(cond: m.Condition, view: _View) -> tuple[int, int]:
+    """Sort key: index-answered conditions by their estimate, then everything else as given."""
+    if not view.full:
+        return (1, 0)
+    est = estimate_cardinality(cond, view.ctx)
+    return (0, est) if est is not None else (1, 0)
+
+
+def _condition(cond: m.Condition, view: _View) -> np.ndarray:
+    match cond:
+        case m.Filter():
+            return _filter(cond, view)
+        case m.HasId():
+            full = np.zeros(view.ctx.size, dtype=bool)
+            offsets = view.ctx.offsets_of_ids(cond.ids)
+            full[np.asarray(offsets, dtype=np.int64)] = True
+            return view.restrict(full)
+        case m.HasVector():
+            return view.restrict(np.asarray(view.ctx.vector_mask(cond.name), dtype=bool))
+        case m.Slice():
+            return _slice(cond, view)
+        case m.Nested():
+            return _nested(cond, view)
+        case m.AnyOf():
+            out = np.zeros(len(view), dtype=bool)
+            for sub in cond.conditions:
+                out |= _condition(sub, view)
+            return out
+        case _:
+            return _field(cond, view)
+
+
+def _field(cond: Any, view: _View) -> np.ndarray:
+    index = view.ctx.field_index(cond.key)
+    if index is not None:
+        full = index.mask(cond, view.ctx.size)
+        if full is not None:
+            return view.restrict(full)
+    match cond:
+        case m.MatchValue():
+            return scan.match_value(view.column(cond.path), cond)
+        case m.MatchAny():
+            col = view.column(cond.path)
+            return col.rows_of(scan.match_any(col, cond.values))
+        case m.MatchExcept():
+            return scan.match_except(view.column(cond.path), cond)
+        case m.MatchText():
+            return scan.match_text(view.column(cond.path), cond)
+        case m.MatchPrefix():
+            return scan.match_prefix(view.column(cond.path), cond)
+        case m.Range():
+            return scan.number_range(view.column(cond.path), cond)
+        case m.DatetimeRange():
+            return scan.datetime_range(view.column(cond.path), cond)
+        case m.GeoBoundingBox() | m.GeoRadius() | m.GeoPolygon():
+            return scan.geo_condition(view.column(cond.path), cond)
+        case m.ValuesCount():
+            return scan.values_count(view.raw(cond.path), cond)
+        case m.IsEmpty():
+            empty = view.raw(cond.path).empty
+            return empty.copy() if cond.expected else ~empty
+        case m.IsNull():
+            null = view.raw(cond.path).null
+            return null.copy() if cond.expected else ~null
+    raise TypeError(f"not a filter condition: {cond!r}")
+
+
+def _slice(cond: m.Slice, view: _View) -> np.ndarray:
+    if isinstance(view.ctx, ElementContext):
+        return np.zeros(len(view), dtype=bool)  # nested objects belong to no slice
+    ids = getattr(view.ctx, "external_ids", None)
+    if ids is None:
+        raise Unsupported("the slice condition on this segment")
+    return slice_mask([ids[i] for i in view.row_list], cond.total, cond.index)
+
+
+def _nested(cond: m.Nested, view: _View) -> np.ndarray:
+    """Apply the inner filter to each object of the arrays at `key`; a row matches if one does."""
+    path = cond.path
+    if path and path[-1] is None and len(path) > 1:
+        path = path[:-1]  # `data[]` and `data` name the same array
+    elements: list[dict[str, Any]] = []
+    owners: list[int] = []
+    payloads = view.ctx.payloads
+    for r, off in enumerate(view.row_list):
+        payload = payloads[off]
+        if not payload:
+            continue
+        for value in values_at(payload, path, flat=False):
+            if type(value) is list:
+                for element in value:
+                    if type(element) is dict:
+                        elements.append(element)
+                        owners.append(r)
+    out = np.zeros(len(view), dtype=bool)
+    if not elements:
+        return out
+    inner = _filter(cond.filter, _View(ElementContext(elements), np.arange(len(elements), dtype=np.int64), full=True))
+    out[np.asarray(owners, dtype=np.int64)[inner]] = True
+    return out

@@ -1,0 +1,119 @@
+"""Field conditions answered by scanning payload values (no index), vectorised per key."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pydrant.segment.filtering import geo
+from pydrant.segment.filtering import model as m
+from pydrant.segment.filtering.columns import Column, RawColumn
+from pydrant.segment.filtering.text import word_tokens
+
+
+def in_bounds(values: np.ndarray, cond: m.Range | m.DatetimeRange | m.ValuesCount) -> np.ndarray:
+    """Values within every given bound of `cond`."""
+    ok = np.ones(values.shape, dtype=bool)
+    if cond.gt is not None:
+        ok &= values > cond.gt
+    if cond.gte is not None:
+        ok &= values >= cond.gte
+    if cond.lt is not None:
+        ok &= values < cond.lt
+    if cond.lte is not None:
+        ok &= values <= cond.lte
+    return ok
+
+
+def match_value(col: Column, cond: m.MatchValue) -> np.ndarray:
+    v = cond.value
+    # bool, int and str are distinct payload types: true never equals 1
+    if isinstance(v, bool):
+        pos, arr = col.bools
+    elif isinstance(v, int):
+        pos, arr = col.ints
+    else:
+        pos, arr = col.strings
+    return col.rows_of(pos[arr == v])
+
+
+def match_any(col: Column, values: tuple[object, ...]) -> np.ndarray:
+    """Positions of values equal (same type) to one of `values`."""
+    if not values:
+        return np.zeros(0, dtype=np.int64)
+    if isinstance(values[0], str):
+        pos, arr = col.strings
+        if not len(arr):
+            return pos
+        wanted = set(values)
+        return pos[np.fromiter((s in wanted for s in arr), dtype=bool, count=len(arr))]
+    pos, iarr = col.ints
+    return pos[np.isin(iarr, np.array(values, dtype=np.int64))]
+
+
+def match_except(col: Column, cond: m.MatchExcept) -> np.ndarray:
+    """Some value is not null and not one of the listed ones (a value of another type counts)."""
+    hit = np.ones(len(col.values), dtype=bool)
+    hit[col.nulls] = False
+    hit[match_any(col, cond.values)] = False
+    return col.rows_of(np.flatnonzero(hit))
+
+
+def match_text(col: Column, cond: m.MatchText) -> np.ndarray:
+    """Without a text index Qdrant compares default word tokens of both sides."""
+    pos, arr = col.strings
+    query = word_tokens(cond.text)
+    if not query or not len(arr):
+        return col.rows_of(pos[:0])
+    if cond.mode == "all":
+        wanted = set(query)
+        hits = [wanted.issubset(word_tokens(s)) for s in arr]
+    elif cond.mode == "any":
+        wanted = set(query)
+        hits = [not wanted.isdisjoint(word_tokens(s)) for s in arr]
+    else:
+        hits = [contains_phrase(word_tokens(s), query) for s in arr]
+    return col.rows_of(pos[np.array(hits, dtype=bool)])
+
+
+def contains_phrase(tokens: tuple[str, ...] | list[str], phrase: tuple[str, ...] | list[str]) -> bool:
+    """`phrase` occurs as consecutive tokens."""
+    k = len(phrase)
+    if k == 0 or k > len(tokens):
+        return False
+    first = phrase[0]
+    return any(tokens[i] == first and tuple(tokens[i : i + k]) == tuple(phrase) for i in range(len(tokens) - k + 1))
+
+
+def match_prefix(col: Column, cond: m.MatchPrefix) -> np.ndarray:
+    pos, arr = col.strings
+    hits = np.fromiter((s.startswith(cond.prefix) for s in arr), dtype=bool, count=len(arr))
+    return col.rows_of(pos[hits])
+
+
+def number_range(col: Column, cond: m.Range) -> np.ndarray:
+    pos, arr = col.numbers
+    return col.rows_of(pos[in_bounds(arr, cond)])
+
+
+def datetime_range(col: Column, cond: m.DatetimeRange) -> np.ndarray:
+    pos, arr = col.datetimes
+    return col.rows_of(pos[in_bounds(arr, cond)])
+
+
+def geo_condition(col: Column, cond: m.GeoBoundingBox | m.GeoRadius | m.GeoPolygon) -> np.ndarray:
+    pos, lat, lon = col.geo
+    if isinstance(cond, m.GeoRadius):
+        hits = geo.in_radius(lat, lon, cond)
+    elif isinstance(cond, m.GeoBoundingBox):
+        hits = geo.in_box(lat, lon, cond)
+    else:
+        hits = geo.in_polygon(lat, lon, cond)
+    return col.rows_of(pos[hits])
+
+
+def values_count(raw: RawColumn, cond: m.ValuesCount) -> np.ndarray:
+    """Some single value's count satisfies all bounds at once."""
+    owners, counts = raw.counts
+    out = np.zeros(len(raw.per_row), dtype=bool)
+    out[owners[in_bounds(counts, cond)]] = True
+    return out
