@@ -1,0 +1,124 @@
+"""The ASGI application: the route table and the one wrapper every handler goes through."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from pydrant.api.rest import envelope, routes_collections as col, routes_points as pts, routes_service as svc
+from pydrant.api.rest.context import RequestContext
+from pydrant.errors import PayloadTooLarge, PydrantError
+from pydrant.service.toc import TableOfContents
+
+Handler = Callable[[RequestContext], Any]
+
+C = "/collections/{collection_name}"
+ROUTES: list[tuple[str, str, Handler]] = [
+    ("GET", "/", svc.root),
+    ("GET", "/cluster", svc.cluster),
+    ("GET", "/collections", col.list_collections),
+    ("GET", "/aliases", col.list_aliases),
+    ("POST", "/collections/aliases", col.update_aliases),
+    ("GET", C, col.collection_info),
+    ("PUT", C, col.create_collection),
+    ("PATCH", C, col.update_collection),
+    ("DELETE", C, col.delete_collection),
+    ("GET", C + "/exists", col.collection_exists),
+    ("GET", C + "/aliases", col.collection_aliases),
+    ("PUT", C + "/vectors/{vector_name}", col.create_vector_name),
+    ("DELETE", C + "/vectors/{vector_name}", col.delete_vector_name),
+    ("PUT", C + "/index", col.create_index),
+    ("DELETE", C + "/index/{field_name}", col.delete_index),
+    ("PUT", C + "/points", pts.upsert_points),
+    ("POST", C + "/points", pts.retrieve_points),
+    ("GET", C + "/points/{id}", pts.get_point),
+    ("POST", C + "/points/delete", pts.delete_points),
+    ("PUT", C + "/points/vectors", pts.update_vectors),
+    ("POST", C + "/points/vectors/delete", pts.delete_vectors),
+    ("POST", C + "/points/payload", pts.set_payload),
+    ("PUT", C + "/points/payload", pts.overwrite_payload),
+    ("POST", C + "/points/payload/delete", pts.delete_payload),
+    ("POST", C + "/points/payload/clear", pts.clear_payload),
+    ("POST", C + "/points/scroll", pts.scroll_points),
+    ("POST", C + "/points/count", pts.count_points),
+]
+
+UNSUPPORTED_PATHS: list[tuple[str, str]] = [
+    ("GET", "/telemetry"),
+    ("GET", "/metrics"),
+    ("GET", "/issues"),
+    ("DELETE", "/issues"),
+    ("GET", "/snapshots"),
+    ("POST", "/snapshots"),
+    ("GET", C + "/snapshots"),
+    ("POST", C + "/snapshots"),
+    ("GET", C + "/cluster"),
+    ("POST", C + "/cluster"),
+    ("GET", C + "/shards"),
+    ("PUT", C + "/shards"),
+]
+
+
+class RestApp:
+    def __init__(self, toc: TableOfContents, max_body_bytes: int, api_key: str | None) -> None:
+        self.toc = toc
+        self.max_body_bytes = max_body_bytes
+        self.api_key = api_key
+
+    async def _read_body(self, request: Request) -> bytes:
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            raise PayloadTooLarge(f"Payload too large: request body of {declared} bytes exceeds the limit of {self.max_body_bytes} bytes")
+        chunks = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                raise PayloadTooLarge(f"Payload too large: request body exceeds the limit of {self.max_body_bytes} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def endpoint(self, handler: Handler) -> Callable[[Request], Any]:
+        async def run(request: Request) -> Response:
+            started = time.perf_counter()
+            try:
+                if self.api_key is not None and request.headers.get("api-key") != self.api_key and request.url.path not in ("/healthz", "/livez", "/readyz"):
+                    return envelope.error("Unauthorized: invalid or missing api-key", 401, started)
+                body = await self._read_body(request)
+                ctx = RequestContext(self.toc, dict(request.path_params), dict(request.query_params), body)
+                result = await run_in_threadpool(handler, ctx)
+                return envelope.ok(result, started)
+            except PydrantError as exc:
+                return envelope.from_exception(exc, started)
+            except Exception as exc:  # our bug: logged with traceback, reported as 500
+                return envelope.from_exception(exc, started)
+
+        return run
+
+
+def _health(request: Request) -> Response:
+    return PlainTextResponse(f"{request.url.path.strip('/')} check passed")
+
+
+def build_app(toc: TableOfContents, max_body_bytes: int, api_key: str | None = None) -> Starlette:
+    rest = RestApp(toc, max_body_bytes, api_key)
+    routes = [Route(path, rest.endpoint(handler), methods=[method]) for method, path, handler in ROUTES]
+    routes += [Route(path, rest.endpoint(svc.unsupported), methods=[method]) for method, path in UNSUPPORTED_PATHS]
+    routes += [Route(p, _health, methods=["GET"]) for p in ("/healthz", "/livez", "/readyz")]
+    app = Starlette(routes=routes)
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return envelope.error(f"Not found: no route for {request.method} {request.url.path}", 404, time.perf_counter())
+
+    async def method_not_allowed(request: Request, exc: Exception) -> Response:
+        return envelope.error(f"Method {request.method} is not allowed for {request.url.path}", 405, time.perf_counter())
+
+    app.add_exception_handler(404, not_found)
+    app.add_exception_handler(405, method_not_allowed)
+    return app

@@ -1,0 +1,69 @@
+"""What a REST handler receives: the service, path and query parameters, the body."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from pydrant.collection.collection import Collection, UpdateResult
+from pydrant.errors import MalformedJson, ValidationFailed
+from pydrant.service.toc import TableOfContents
+
+WRITE_ORDERINGS = ("weak", "medium", "strong")
+
+
+@dataclass
+class RequestContext:
+    toc: TableOfContents
+    path: dict[str, str]
+    query: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        """The body decoded as JSON (an empty body is an empty object, as for Qdrant's optional bodies)."""
+        if not self.body.strip():
+            return {}
+        try:
+            return msgspec.json.decode(self.body)
+        except msgspec.DecodeError as exc:
+            raise MalformedJson(str(exc)) from None
+
+    def json_object(self) -> dict[str, Any]:
+        value = self.json()
+        if not isinstance(value, dict):
+            raise MalformedJson("expected a JSON object as the request body")
+        return value
+
+    def collection(self) -> Collection:
+        return self.toc.get(self.path["collection_name"])
+
+    # ---- query parameters ---------------------------------------------------------------------
+    def flag(self, name: str, default: bool) -> bool:
+        raw = self.query.get(name)
+        if raw is None:
+            return default
+        if raw in ("true", "false"):
+            return raw == "true"
+        raise ValidationFailed(f"{name}: expected `true` or `false`, got `{raw}`", where="query parameters")
+
+    def positive_int(self, name: str) -> int | None:
+        raw = self.query.get(name)
+        if raw is None:
+            return None
+        if not raw.isdigit() or int(raw) < 1:
+            raise ValidationFailed(f"{name}: expected a positive integer, got `{raw}`", where="query parameters")
+        return int(raw)
+
+    def write_params(self) -> tuple[bool, float | None]:
+        """(wait, timeout) of a write; `ordering` is checked and accepted (one node: always strong)."""
+        ordering = self.query.get("ordering")
+        if ordering is not None and ordering not in WRITE_ORDERINGS:
+            raise ValidationFailed(f"ordering: unknown variant `{ordering}`, expected one of weak, medium, strong", where="query parameters")
+        timeout = self.positive_int("timeout")
+        return self.flag("wait", False), None if timeout is None else float(timeout)
+
+
+def update_result(result: UpdateResult) -> dict[str, Any]:
+    return {"operation_id": result.operation_id, "status": result.status}

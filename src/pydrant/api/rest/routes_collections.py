@@ -1,0 +1,160 @@
+"""Collection endpoints: create, info, list, exists, delete, update, named vectors, aliases, indexes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydrant.api.rest.context import RequestContext, update_result
+from pydrant.collection import updates
+from pydrant.collection.collection import Collection
+from pydrant.collection.config import CollectionConfig, decode_model
+from pydrant.collection.holder import SegmentHolder
+from pydrant.models.points import AliasesBody
+from pydrant.service.toc import check_collection_name
+
+
+def create_collection(ctx: RequestContext) -> Any:
+    ctx.positive_int("timeout")
+    ctx.toc.create_collection(ctx.path["collection_name"], ctx.json_object())
+    return True
+
+
+def delete_collection(ctx: RequestContext) -> Any:
+    ctx.positive_int("timeout")
+    return ctx.toc.delete_collection(ctx.path["collection_name"])
+
+
+def list_collections(ctx: RequestContext) -> Any:
+    return {"collections": [{"name": name} for name in ctx.toc.list_names()]}
+
+
+def collection_exists(ctx: RequestContext) -> Any:
+    return {"exists": ctx.toc.exists(ctx.path["collection_name"])}
+
+
+def collection_info(ctx: RequestContext) -> Any:
+    collection = ctx.collection()
+    with collection.reading():
+        segments = collection.holder.segments
+        points = sum(s.live_count for s in segments)
+        indexed = sum(s.indexed_vectors_count() for s in segments)
+        schema = {}
+        for key, field_schema in collection.applier.payload_schema.items():
+            indexes = [s.indexes[key] for s in segments if key in s.indexes]
+            info: dict[str, Any] = {"points": sum(i.points_count() for i in indexes)}
+            if indexes:
+                info["data_type"] = indexes[0].data_type
+                if indexes[0].params is not None:
+                    info["params"] = indexes[0].params
+            else:
+                info.update(_schema_summary(field_schema))
+            schema[key] = info
+        return {
+            "status": collection.status(),
+            "optimizer_status": "ok" if collection.failure is None else {"error": collection.failure},
+            "indexed_vectors_count": indexed,
+            "points_count": points,
+            "segments_count": max(1, len(segments)),
+            "config": collection.config.report(),
+            "payload_schema": schema,
+        }
+
+
+def _schema_summary(field_schema: Any) -> dict[str, Any]:
+    from pydrant.segment.payload_index import make_field_index
+
+    index = make_field_index("_", field_schema)
+    out: dict[str, Any] = {"data_type": index.data_type}
+    if index.params is not None:
+        out["params"] = index.params
+    return out
+
+
+def update_collection(ctx: RequestContext) -> Any:
+    ctx.positive_int("timeout")
+    collection = ctx.collection()
+    body = ctx.json_object()
+    collection.config.updated(body)  # validate before touching anything
+    collection.reconfigure(lambda config: config.updated(body))
+    return True
+
+
+def create_vector_name(ctx: RequestContext) -> Any:
+    wait, _timeout = ctx.write_params()
+    collection = ctx.collection()
+    name = ctx.path["vector_name"]
+    body = ctx.json_object()
+    collection.config.with_vector(name, body)  # validate first
+
+    def add(holder: SegmentHolder, config: CollectionConfig) -> None:
+        spec = config.all_vectors()[name]
+        for segment in holder.segments:
+            segment.add_vector_name(name, spec.kind, spec.params)
+
+    collection.reconfigure(lambda config: config.with_vector(name, body), add)
+    return {"operation_id": None, "status": "completed" if wait else "acknowledged"}
+
+
+def delete_vector_name(ctx: RequestContext) -> Any:
+    wait, _timeout = ctx.write_params()
+    collection = ctx.collection()
+    name = ctx.path["vector_name"]
+    collection.config.without_vector(name)
+
+    def drop(holder: SegmentHolder, config: CollectionConfig) -> None:
+        for segment in holder.segments:
+            segment.drop_vector_name(name)
+
+    collection.reconfigure(lambda config: config.without_vector(name), drop)
+    return {"operation_id": None, "status": "completed" if wait else "acknowledged"}
+
+
+def _write(ctx: RequestContext, collection: Collection, prepared: updates.PreparedWrite) -> Any:
+    wait, timeout = ctx.write_params()
+    result = collection.write(prepared.build, wait, timeout, prepared.needs_current_state)
+    return update_result(result)
+
+
+def create_index(ctx: RequestContext) -> Any:
+    collection = ctx.collection()
+    ctx.write_params()
+    return _write(ctx, collection, updates.prepare_create_index(collection, ctx.json_object()))
+
+
+def delete_index(ctx: RequestContext) -> Any:
+    collection = ctx.collection()
+    ctx.write_params()
+    return _write(ctx, collection, updates.prepare_delete_index(collection, ctx.path["field_name"]))
+
+
+# ---- aliases ------------------------------------------------------------------------------------
+
+
+def update_aliases(ctx: RequestContext) -> Any:
+    ctx.positive_int("timeout")
+    request: AliasesBody = decode_model(ctx.json_object(), AliasesBody)
+    actions: list[dict[str, Any]] = []
+    for i, action in enumerate(request.actions):
+        given = [k for k in ("create_alias", "delete_alias", "rename_alias") if getattr(action, k) is not None]
+        if len(given) != 1:
+            from pydrant.errors import ValidationFailed
+
+            raise ValidationFailed(f"actions[{i}]: expected exactly one of create_alias, delete_alias, rename_alias")
+        kind = given[0]
+        spec = getattr(action, kind)
+        if kind == "create_alias":
+            check_collection_name(spec.alias_name, f"actions[{i}].create_alias.alias_name")
+        if kind == "rename_alias":
+            check_collection_name(spec.new_alias_name, f"actions[{i}].rename_alias.new_alias_name")
+        actions.append({kind: {f: getattr(spec, f) for f in spec.__struct_fields__}})
+    ctx.toc.update_aliases(actions)
+    return True
+
+
+def list_aliases(ctx: RequestContext) -> Any:
+    return {"aliases": ctx.toc.list_aliases()}
+
+
+def collection_aliases(ctx: RequestContext) -> Any:
+    name = ctx.toc.resolve_name(ctx.path["collection_name"])
+    return {"aliases": ctx.toc.list_aliases(name)}

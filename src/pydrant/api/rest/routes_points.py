@@ -1,0 +1,89 @@
+"""Point endpoints: upsert, retrieve, delete, vectors, payload, scroll, count."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydrant.api.rest.context import RequestContext, update_result
+from pydrant.collection import read, updates
+from pydrant.collection.config import decode_model
+from pydrant.errors import NotFound
+from pydrant.models.ids import parse_path_point_id, parse_point_id
+from pydrant.models.points import CountBody, RetrieveBody, ScrollBody
+from pydrant.segment.filtering.compile import compile_filter
+
+
+def _write(ctx: RequestContext, prepare: Any, body: Any) -> Any:
+    collection = ctx.collection()
+    wait, timeout = ctx.write_params()
+    prepared = prepare(collection, body)
+    result = collection.write(prepared.build, wait, timeout, prepared.needs_current_state)
+    return update_result(result)
+
+
+def upsert_points(ctx: RequestContext) -> Any:
+    return _write(ctx, updates.prepare_upsert, ctx.body)
+
+
+def delete_points(ctx: RequestContext) -> Any:
+    return _write(ctx, updates.prepare_delete, ctx.json_object())
+
+
+def update_vectors(ctx: RequestContext) -> Any:
+    return _write(ctx, updates.prepare_update_vectors, ctx.body)
+
+
+def delete_vectors(ctx: RequestContext) -> Any:
+    return _write(ctx, updates.prepare_delete_vectors, ctx.json_object())
+
+
+def set_payload(ctx: RequestContext) -> Any:
+    return _write(ctx, updates.prepare_set_payload, ctx.json_object())
+
+
+def overwrite_payload(ctx: RequestContext) -> Any:
+    return _write(ctx, lambda c, b: updates.prepare_set_payload(c, b, overwrite=True), ctx.json_object())
+
+
+def delete_payload(ctx: RequestContext) -> Any:
+    return _write(ctx, updates.prepare_delete_payload, ctx.json_object())
+
+
+def clear_payload(ctx: RequestContext) -> Any:
+    return _write(ctx, updates.prepare_clear_payload, ctx.json_object())
+
+
+def retrieve_points(ctx: RequestContext) -> Any:
+    collection = ctx.collection()
+    request: RetrieveBody = decode_model(ctx.json_object(), RetrieveBody)
+    return read.retrieve(collection, request.ids, request.with_payload, request.with_vector)
+
+
+def get_point(ctx: RequestContext) -> Any:
+    collection = ctx.collection()
+    point_id = parse_path_point_id(ctx.path["id"])
+    records = read.retrieve(collection, [point_id], True, True)
+    if not records:
+        raise NotFound(f"No point with id {point_id} found")
+    return records[0]
+
+
+def scroll_points(ctx: RequestContext) -> Any:
+    collection = ctx.collection()
+    request: ScrollBody = decode_model(ctx.json_object(), ScrollBody)
+    compiled = compile_filter(request.filter, "filter")
+    if request.order_by is not None:
+        from pydrant.collection.order_by import scroll_ordered
+
+        points = scroll_ordered(collection, compiled, request.order_by, request.limit or 10, request.with_payload, request.with_vector)
+        return {"points": points, "next_page_offset": None}
+    offset = None if request.offset is None else parse_point_id(request.offset, "offset")
+    points, next_offset = read.scroll(collection, compiled, offset, request.limit or 10, request.with_payload, request.with_vector)
+    return {"points": points, "next_page_offset": next_offset}
+
+
+def count_points(ctx: RequestContext) -> Any:
+    collection = ctx.collection()
+    request: CountBody = decode_model(ctx.json_object(), CountBody)
+    compiled = compile_filter(request.filter, "filter")
+    return {"count": read.count(collection, compiled)}

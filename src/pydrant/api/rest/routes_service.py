@@ -1,0 +1,28 @@
+"""Service endpoints: root, health probes, cluster status, aliases listing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydrant import __version__
+from pydrant.api.rest.context import RequestContext
+from pydrant.errors import Unsupported
+
+# The Qdrant API version pydrant implements; clients check compatibility against it.
+QDRANT_API_VERSION = "1.19.0"
+
+
+def root(ctx: RequestContext) -> Any:
+    return {"title": "pydrant - vector search engine (Qdrant API)", "version": QDRANT_API_VERSION, "commit": f"pydrant-{__version__}"}
+
+
+def health_text(ctx: RequestContext) -> str:
+    return "healthz check passed"
+
+
+def cluster(ctx: RequestContext) -> Any:
+    return {"status": "disabled"}
+
+
+def unsupported(ctx: RequestContext) -> Any:
+    raise Unsupported("this endpoint (snapshots, sharding, cluster management, telemetry) is not implemented")

@@ -1,0 +1,44 @@
+"""Command line: `pydrant serve [--config FILE] [--storage DIR] [--host H] [--port P]`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from pydrant.settings import SettingsError, load_settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pydrant", description="A vector database that speaks Qdrant's API.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the HTTP server")
+    serve.add_argument("--config", type=Path, help="YAML config file")
+    serve.add_argument("--storage", type=Path, help="storage directory (default ./storage)")
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="HTTP port (default 6333)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    overrides: dict[str, dict[str, Any]] = {"storage": {}, "service": {}}
+    if args.storage is not None:
+        overrides["storage"]["storage_path"] = args.storage
+    if args.host is not None:
+        overrides["service"]["host"] = args.host
+    if args.port is not None:
+        overrides["service"]["http_port"] = args.port
+    try:
+        settings = load_settings(args.config, overrides=overrides)
+    except SettingsError as exc:
+        print(f"pydrant: {exc}", file=sys.stderr)
+        return 2
+    from pydrant.server import serve
+
+    return serve(settings)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,300 @@
+"""One collection: config, WAL, update worker, segments, flush and recovery.
+
+Write path: a request is validated and turned into Operations (convert.py) -> appended to the
+WAL under the submit lock (which fixes the op number and the apply order) -> fsynced (group
+commit, shared by concurrent writers) -> acknowledged, or with wait=true applied first by the
+single update worker thread. Readers hold the read side of an RW lock over the segments.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+from pydrant.collection.apply import Applier
+from pydrant.collection.config import CollectionConfig
+from pydrant.collection.holder import SegmentHolder
+from pydrant.collection.manifest import Manifest, SegmentEntry, load_manifest, save_manifest
+from pydrant.collection.operations import Operation, decode_record, encode_record
+from pydrant.collection.rwlock import RWLock
+from pydrant.errors import PydrantError, StorageFailure
+from pydrant.segment.persist import load_segment, referenced_files, save_segment
+from pydrant.storage.atomic import read_json, remove_stale_temp_files, write_atomic_json
+from pydrant.storage.fileio import DEFAULT_FILEIO, FileIO
+from pydrant.storage.wal import Wal
+
+log = logging.getLogger("pydrant.collection")
+
+CONFIG_FILE = "config.json"
+_STOP = object()
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    operation_id: int
+    status: str  # acknowledged | completed | wait_timeout
+
+
+class Collection:
+    def __init__(self, name: str, directory: Path, config: CollectionConfig, flush_interval: float, fileio: FileIO = DEFAULT_FILEIO) -> None:
+        self.name = name
+        self.directory = directory
+        self.config = config
+        self.flush_interval = flush_interval
+        self.fileio = fileio
+        self.rw = RWLock()
+        self._submit_lock = threading.Lock()
+        self._applied_cond = threading.Condition()
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._closed = False
+        self.failure: str | None = None  # set when an apply hit a bug; collection turns red
+
+        fileio.makedirs(directory / "segments")
+        remove_stale_temp_files(directory, fileio)
+        self.manifest = load_manifest(directory, fileio)
+        segments = [
+            load_segment(e.id, e.appendable, self._segment_dir(e.id), e.files, config.all_vectors(), fileio)
+            for e in self.manifest.segments
+        ]
+        self.holder = SegmentHolder(segments, self.manifest.next_segment_id)
+        self.applier = Applier(self.holder, lambda: self.config)
+        for key, schema in self.manifest.payload_schema.items():
+            self.applier.apply_index_on_load(key, schema)
+        self.applied_op = self.manifest.applied_op
+        self._flushed_op = self.applied_op
+        self._config_dirty = False
+
+        segment_bytes = int(config.raw["wal_config"].get("wal_capacity_mb", 32)) * 1024 * 1024
+        self.wal = Wal(directory / "wal", segment_bytes=segment_bytes, fileio=fileio)
+        self.wal.open()
+        self._replay()
+        self._worker = threading.Thread(target=self._run_worker, name=f"update-{name}", daemon=True)
+        self._worker.start()
+
+    # ---- creation / loading -----------------------------------------------------------------
+    @classmethod
+    def create(cls, name: str, directory: Path, config: CollectionConfig, flush_interval: float, fileio: FileIO = DEFAULT_FILEIO) -> "Collection":
+        fileio.makedirs(directory)
+        write_atomic_json(directory / CONFIG_FILE, {"name": name, "config": config.to_persisted()}, fileio)
+        return cls(name, directory, config, flush_interval, fileio)
+
+    @classmethod
+    def open(cls, directory: Path, flush_interval: float, fileio: FileIO = DEFAULT_FILEIO) -> "Collection":
+        stored = read_json(directory / CONFIG_FILE, fileio=fileio)
+        return cls(stored["name"], directory, CollectionConfig(stored["config"]), flush_interval, fileio)
+
+    def _segment_dir(self, segment_id: int) -> Path:
+        return self.directory / "segments" / str(segment_id)
+
+    def _replay(self) -> None:
+        replayed = 0
+        for op_id, data in self.wal.read_from(self.applied_op + 1):
+            try:
+                operations = decode_record(data)
+            except Exception:  # a record that passed its CRC but cannot be decoded: skip it
+                log.exception("collection %s: skipping undecodable WAL record %d", self.name, op_id)
+                continue
+            for operation in operations:
+                try:
+                    self.applier.apply(operation, op_id)
+                except PydrantError as exc:
+                    log.warning("collection %s: WAL op %d failed on replay: %s", self.name, op_id, exc)
+            self.applied_op = op_id
+            replayed += 1
+        if replayed:
+            log.info("collection %s: replayed %d WAL records up to op %d", self.name, replayed, self.applied_op)
+
+    # ---- writes -----------------------------------------------------------------------------
+    def write(
+        self,
+        build: Callable[[], Sequence[Operation]],
+        wait: bool,
+        timeout: float | None = None,
+        needs_current_state: bool = False,
+    ) -> UpdateResult:
+        """Log the operations `build` returns and apply them in order.
+
+        `build` runs under the submit lock; with `needs_current_state` every earlier operation is
+        applied first, so a filter or an existence check sees exactly the state this op follows.
+        It may raise a PydrantError, and then nothing is logged.
+        """
+        done: Future[None] | None = Future() if wait else None
+        with self._submit_lock:
+            self._ensure_open()
+            if needs_current_state:
+                self._drain()
+            operations = list(build())
+            op_id = self.wal.append(encode_record(operations))
+            self._queue.put((op_id, operations, done))
+        self.wal.sync_through(op_id)
+        if done is None:
+            return UpdateResult(op_id, "acknowledged")
+        try:
+            done.result(timeout=timeout)
+        except TimeoutError:
+            return UpdateResult(op_id, "wait_timeout")
+        return UpdateResult(op_id, "completed")
+
+    def _ensure_open(self) -> None:
+        if self._closed:
+            raise StorageFailure(f"collection `{self.name}` is closing")
+
+    def _drain(self) -> None:
+        target = self.wal.last_op
+        with self._applied_cond:
+            while self.applied_op < target:
+                self._applied_cond.wait()
+
+    def wait_applied(self) -> None:
+        """Block until every logged operation is applied (tests, reconfiguration)."""
+        self._drain()
+
+    def reconfigure(self, change: Callable[[CollectionConfig], CollectionConfig], on_segments: Callable[[SegmentHolder, CollectionConfig], None] | None = None) -> None:
+        """Change the collection config (PATCH, named vectors) between two operations."""
+        with self._submit_lock:
+            self._ensure_open()
+            self._drain()
+            new_config = change(self.config)
+            write_atomic_json(self.directory / CONFIG_FILE, {"name": self.name, "config": new_config.to_persisted()}, self.fileio)
+            with self.rw.write():
+                self.config = new_config
+                if on_segments is not None:
+                    on_segments(self.holder, new_config)
+                self._config_dirty = True
+        self._queue.put(("flush", None, None))
+
+    # ---- update worker ------------------------------------------------------------------------
+    def _run_worker(self) -> None:
+        last_flush = time.monotonic()
+        while True:
+            timeout = max(0.05, self.flush_interval - (time.monotonic() - last_flush))
+            try:
+                item = self._queue.get(timeout=timeout)
+            except queue.Empty:
+                item = None
+            if item is _STOP:
+                break
+            force_flush = False
+            if item is not None:
+                if item[0] == "flush":
+                    force_flush = True
+                else:
+                    batch = [item]
+                    while len(batch) < 64:  # apply queued ops under one lock acquisition
+                        try:
+                            nxt = self._queue.get_nowait()
+                        except queue.Empty:
+                            break
+                        if nxt is _STOP or nxt[0] == "flush":
+                            self._queue.put(nxt)
+                            break
+                        batch.append(nxt)
+                    self._apply_batch(batch)
+            if force_flush or time.monotonic() - last_flush >= self.flush_interval:
+                self._flush_safely()
+                last_flush = time.monotonic()
+
+    def _apply_batch(self, batch: list[tuple[int, list[Operation], Future[None] | None]]) -> None:
+        self.wal.sync_through(batch[-1][0])  # never apply what is not durable yet
+        results: list[tuple[Future[None] | None, BaseException | None]] = []
+        with self.rw.write():
+            for op_id, operations, done in batch:
+                error: BaseException | None = None
+                try:
+                    for operation in operations:
+                        self.applier.apply(operation, op_id)
+                except PydrantError as exc:
+                    error = exc
+                except Exception as exc:  # our bug: keep serving, report it, turn red
+                    log.exception("collection %s: applying op %d failed", self.name, op_id)
+                    self.failure = f"applying operation {op_id} failed: {exc!r}"
+                    error = exc
+                self.applied_op = op_id
+                results.append((done, error))
+        with self._applied_cond:
+            self._applied_cond.notify_all()
+        for done, error in results:
+            if done is not None:
+                if error is None:
+                    done.set_result(None)
+                else:
+                    done.set_exception(error)
+
+    def _flush_safely(self) -> None:
+        try:
+            self.flush()
+        except Exception:
+            log.exception("collection %s: flush failed; the WAL still holds every operation", self.name)
+
+    def flush(self) -> None:
+        """Persist dirty segment components, replace the manifest, truncate the WAL.
+        Runs on the update worker (or after it stopped), so no apply happens meanwhile."""
+        applied = self.applied_op
+        if applied == self._flushed_op and not self._config_dirty and not any(s.dirty for s in self.holder.segments):
+            return
+        generation = self.manifest.generation + 1  # new file names every flush: never overwrite live files
+        previous = {e.id: e.files for e in self.manifest.segments}
+        entries = []
+        keep: dict[int, set[str]] = {}
+        for segment in self.holder.segments:
+            files = save_segment(segment, self._segment_dir(segment.segment_id), generation, previous.get(segment.segment_id, {}), self.fileio)
+            entries.append(SegmentEntry(segment.segment_id, segment.appendable, files))
+            keep[segment.segment_id] = referenced_files(files)
+        manifest = Manifest(
+            applied_op=applied,
+            next_segment_id=self.holder.next_segment_id,
+            segments=entries,
+            payload_schema=dict(self.applier.payload_schema),
+            generation=generation,
+        )
+        save_manifest(self.directory, manifest, self.fileio)
+        self.manifest = manifest
+        self._flushed_op = applied
+        self._config_dirty = False
+        self._collect_garbage(keep)
+        self.wal.truncate_before(applied + 1)
+
+    def _collect_garbage(self, keep: dict[int, set[str]]) -> None:
+        root = self.directory / "segments"
+        for name in self.fileio.listdir(root):
+            seg_dir = root / name
+            if not name.isdigit() or int(name) not in keep:
+                self._remove_tree(seg_dir)
+                continue
+            for file in self.fileio.listdir(seg_dir):
+                if file not in keep[int(name)]:
+                    self.fileio.remove(seg_dir / file)
+
+    def _remove_tree(self, path: Path) -> None:
+        import shutil
+
+        shutil.rmtree(path, ignore_errors=True)
+
+    # ---- lifecycle ----------------------------------------------------------------------------
+    def close(self) -> None:
+        with self._submit_lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._queue.put(_STOP)
+        self._worker.join()
+        self._flush_safely()
+        self.wal.close()
+
+    # ---- reads --------------------------------------------------------------------------------
+    def reading(self) -> Any:
+        return self.rw.read()
+
+    def status(self) -> str:
+        if self.failure is not None:
+            return "red"
+        return "green"
+
+    def segments(self) -> Iterator[Any]:
+        return iter(self.holder.segments)

@@ -1,0 +1,247 @@
+"""A collection's configuration: parsed from the create request, reported back, persisted."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import msgspec
+
+from pydrant.errors import BadInput, NotFound, ValidationFailed
+from pydrant.models.collections import (
+    CreateCollection,
+    SparseVectorParams,
+    UpdateCollection,
+    VectorParams,
+    to_builtins,
+)
+
+DEFAULT_VECTOR = ""  # Qdrant's internal name of the unnamed vector
+
+HNSW_DEFAULTS: dict[str, Any] = {
+    "m": 16,
+    "ef_construct": 100,
+    "full_scan_threshold": 10000,
+    "max_indexing_threads": 0,
+    "on_disk": False,
+}
+OPTIMIZER_DEFAULTS: dict[str, Any] = {
+    "deleted_threshold": 0.2,
+    "vacuum_min_vector_number": 1000,
+    "default_segment_number": 0,
+    "max_segment_size": None,
+    "memmap_threshold": None,
+    "indexing_threshold": 10000,
+    "flush_interval_sec": 5,
+    "max_optimization_threads": None,
+}
+WAL_DEFAULTS: dict[str, Any] = {"wal_capacity_mb": 32, "wal_segments_ahead": 0, "wal_retain_closed": 1}
+
+VectorKind = Literal["dense", "multi", "sparse"]
+
+
+@dataclass(frozen=True)
+class VectorSpec:
+    """One vector name of a collection, with the params it was created with."""
+
+    name: str
+    kind: VectorKind
+    params: dict[str, Any]
+
+    @property
+    def size(self) -> int:
+        return int(self.params["size"])
+
+    @property
+    def distance(self) -> str:
+        return str(self.params["distance"]) if self.kind != "sparse" else "Dot"
+
+
+def decode_model(raw: object, model: type[Any], where: str = "") -> Any:
+    """Convert decoded JSON into `model`, turning msgspec errors into Qdrant-style ones."""
+    try:
+        return msgspec.convert(raw, model)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        if where:
+            message = message.replace("`$", f"`{where}", 1)
+        raise ValidationFailed(message) from None
+
+
+def _vector_specs(vectors: Any) -> dict[str, VectorSpec]:
+    if vectors is msgspec.UNSET or vectors is None:
+        return {}
+    if not isinstance(vectors, dict):
+        raise ValidationFailed("vectors: expected an object")
+    # Qdrant tells the single form from the named map by the presence of `size`/`distance`.
+    if "size" in vectors or "distance" in vectors:
+        single = decode_model(vectors, VectorParams, "$.vectors")
+        return {DEFAULT_VECTOR: _dense_spec(DEFAULT_VECTOR, single)}
+    specs = {}
+    for name, raw in vectors.items():
+        params = decode_model(raw, VectorParams, f"$.vectors.{name}")
+        specs[name] = _dense_spec(name, params)
+    return specs
+
+
+def _dense_spec(name: str, params: VectorParams) -> VectorSpec:
+    kind: VectorKind = "multi" if params.multivector_config not in (msgspec.UNSET, None) else "dense"
+    return VectorSpec(name, kind, to_builtins(params))
+
+
+def _merged(defaults: dict[str, Any], diff: Any) -> dict[str, Any]:
+    out = dict(defaults)
+    if diff not in (msgspec.UNSET, None):
+        out.update(to_builtins(diff))
+    return out
+
+
+class CollectionConfig:
+    """Everything a collection was created with, plus later PATCH updates."""
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self.raw = raw  # the persisted form (see `to_persisted`)
+        self.vectors_single = raw.get("vectors_single", False)
+        self.vectors: dict[str, VectorSpec] = {
+            name: VectorSpec(name, spec["kind"], spec["params"]) for name, spec in raw["vectors"].items()
+        }
+        self.sparse: dict[str, VectorSpec] = {
+            name: VectorSpec(name, "sparse", params) for name, params in raw["sparse_vectors"].items()
+        }
+
+    # -- construction -------------------------------------------------------------------
+    @classmethod
+    def from_create_request(cls, body: object) -> "CollectionConfig":
+        request: CreateCollection = decode_model(body if body is not None else {}, CreateCollection)
+        dense = _vector_specs(request.vectors)
+        single = DEFAULT_VECTOR in dense and isinstance(request.vectors, dict) and (
+            "size" in request.vectors or "distance" in request.vectors
+        )
+        sparse: dict[str, Any] = {}
+        if request.sparse_vectors not in (msgspec.UNSET, None):
+            for name, params in request.sparse_vectors.items():
+                if name in dense:
+                    raise BadInput(f"Vector name `{name}` is used for both a dense and a sparse vector")
+                sparse[name] = to_builtins(params)
+        if request.sharding_method == "custom":
+            raise BadInput("custom sharding is not supported by pydrant (single node, one shard)")
+        raw = {
+            "vectors_single": single,
+            "vectors": {n: {"kind": s.kind, "params": s.params} for n, s in dense.items()},
+            "sparse_vectors": sparse,
+            "params": {
+                key: getattr(request, key)
+                for key in ("shard_number", "replication_factor", "write_consistency_factor", "on_disk_payload")
+                if getattr(request, key) not in (msgspec.UNSET, None)
+            },
+            "hnsw_config": _merged(HNSW_DEFAULTS, request.hnsw_config),
+            "optimizer_config": _merged(OPTIMIZER_DEFAULTS, request.optimizers_config),
+            "wal_config": _merged(WAL_DEFAULTS, request.wal_config),
+            "quantization_config": None if request.quantization_config is msgspec.UNSET else request.quantization_config,
+            "strict_mode_config": None if request.strict_mode_config is msgspec.UNSET else request.strict_mode_config,
+            "metadata": None if request.metadata is msgspec.UNSET else request.metadata,
+        }
+        return cls(raw)
+
+    def to_persisted(self) -> dict[str, Any]:
+        return copy.deepcopy(self.raw)
+
+    # -- lookups --------------------------------------------------------------------------
+    def vector(self, name: str) -> VectorSpec:
+        spec = self.vectors.get(name) or self.sparse.get(name)
+        if spec is None:
+            raise BadInput(f"Not existing vector name error: {name}" if name else "Not existing vector name error: (default vector)")
+        return spec
+
+    def all_vectors(self) -> dict[str, VectorSpec]:
+        return {**self.vectors, **self.sparse}
+
+    # -- reporting ------------------------------------------------------------------------
+    def report(self) -> dict[str, Any]:
+        """The `config` object of GET /collections/{name}."""
+        params: dict[str, Any] = {}
+        if self.vectors_single:
+            params["vectors"] = self.vectors[DEFAULT_VECTOR].params
+        else:
+            params["vectors"] = {name: spec.params for name, spec in self.vectors.items()}
+        params.update(
+            {
+                "shard_number": self.raw["params"].get("shard_number", 1),
+                "replication_factor": self.raw["params"].get("replication_factor", 1),
+                "write_consistency_factor": self.raw["params"].get("write_consistency_factor", 1),
+                "on_disk_payload": self.raw["params"].get("on_disk_payload", True),
+            }
+        )
+        for key in ("read_fan_out_factor", "read_fan_out_delay_ms"):
+            if key in self.raw["params"]:
+                params[key] = self.raw["params"][key]
+        if self.sparse:
+            params["sparse_vectors"] = {name: spec.params for name, spec in self.sparse.items()}
+        report: dict[str, Any] = {
+            "params": params,
+            "hnsw_config": self.raw["hnsw_config"],
+            "optimizer_config": self.raw["optimizer_config"],
+            "wal_config": self.raw["wal_config"],
+            "quantization_config": self.raw["quantization_config"],
+        }
+        if self.raw.get("strict_mode_config") is not None:
+            report["strict_mode_config"] = self.raw["strict_mode_config"]
+        if self.raw.get("metadata") is not None:
+            report["metadata"] = self.raw["metadata"]
+        return report
+
+    # -- updates (PATCH and named-vector changes); each returns a new config ----------------
+    def updated(self, body: object) -> "CollectionConfig":
+        request: UpdateCollection = decode_model(body if body is not None else {}, UpdateCollection)
+        raw = self.to_persisted()
+        if request.vectors not in (msgspec.UNSET, None):
+            for name, diff in request.vectors.items():
+                if name not in raw["vectors"]:
+                    raise BadInput(f"Not existing vector name error: {name}")
+                params = raw["vectors"][name]["params"]
+                changes = to_builtins(diff)
+                if "hnsw_config" in changes:
+                    params["hnsw_config"] = {**(params.get("hnsw_config") or {}), **changes.pop("hnsw_config")}
+                params.update(changes)
+        if request.sparse_vectors not in (msgspec.UNSET, None):
+            for name, sparse_params in request.sparse_vectors.items():
+                if name not in raw["sparse_vectors"]:
+                    raise BadInput(f"Not existing vector name error: {name}")
+                raw["sparse_vectors"][name].update(to_builtins(sparse_params))
+        if request.optimizers_config not in (msgspec.UNSET, None):
+            raw["optimizer_config"].update(to_builtins(request.optimizers_config))
+        if request.hnsw_config not in (msgspec.UNSET, None):
+            raw["hnsw_config"].update(to_builtins(request.hnsw_config))
+        if request.params not in (msgspec.UNSET, None):
+            raw["params"].update(to_builtins(request.params))
+        if request.quantization_config is not msgspec.UNSET:
+            raw["quantization_config"] = None if request.quantization_config == "Disabled" else request.quantization_config
+        if request.strict_mode_config not in (msgspec.UNSET, None):
+            raw["strict_mode_config"] = {**(raw.get("strict_mode_config") or {}), **request.strict_mode_config}
+        if request.metadata not in (msgspec.UNSET, None):
+            raw["metadata"] = {**(raw.get("metadata") or {}), **request.metadata}
+        return CollectionConfig(raw)
+
+    def with_vector(self, name: str, body: object) -> "CollectionConfig":
+        if name in self.vectors or name in self.sparse:
+            raise BadInput(f"Vector with name `{name}` already exists")
+        raw = self.to_persisted()
+        if isinstance(body, dict) and ("size" in body or "distance" in body):
+            spec = _dense_spec(name, decode_model(body, VectorParams))
+            raw["vectors"][name] = {"kind": spec.kind, "params": spec.params}
+            raw["vectors_single"] = False
+        else:
+            params = decode_model(body if body is not None else {}, SparseVectorParams)
+            raw["sparse_vectors"][name] = to_builtins(params)
+        return CollectionConfig(raw)
+
+    def without_vector(self, name: str) -> "CollectionConfig":
+        raw = self.to_persisted()
+        if name in raw["vectors"]:
+            del raw["vectors"][name]
+        elif name in raw["sparse_vectors"]:
+            del raw["sparse_vectors"][name]
+        else:
+            raise NotFound(f"Vector with name `{name}` does not exist")
+        return CollectionConfig(raw)

@@ -1,0 +1,274 @@
+"""Request bodies -> Operations, checked against the collection config before anything is logged.
+
+Every 4xx of a write happens here: shapes, id formats, vector names, dimensions, sparse vectors.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Union
+
+import msgspec
+import numpy as np
+
+from pydrant.collection.config import DEFAULT_VECTOR, CollectionConfig, VectorSpec
+from pydrant.collection.operations import (
+    DenseColumn,
+    MultiColumn,
+    SparseColumn,
+    Upsert,
+    UpdateVectors,
+    VectorColumns,
+)
+from pydrant.errors import BadInput, MalformedJson, ValidationFailed
+from pydrant.models.ids import PointId, parse_point_id
+
+UPDATE_MODES = ("upsert", "insert_only", "update_only")
+
+
+def decode_json(body: bytes, model: Any = Any) -> Any:
+    """Decode a request body; shape errors become Qdrant's `Json deserialize error`."""
+    try:
+        return msgspec.json.decode(body, type=model)
+    except msgspec.ValidationError as exc:
+        raise MalformedJson(str(exc)) from None
+    except msgspec.DecodeError as exc:
+        raise MalformedJson(str(exc)) from None
+
+
+def parse_ids(raw: object, field: str) -> list[PointId]:
+    if not isinstance(raw, list):
+        raise ValidationFailed(f"{field}: expected a list of point ids")
+    return [parse_point_id(item, f"{field}[{i}]") for i, item in enumerate(raw)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Body shapes. The default vector's type depends on the collection (dense list or multivector),
+# so the typed decoders are built per kind and cached.
+
+
+def _point_struct(vector_type: Any) -> Any:
+    """Typed body decoders for one kind of default vector (built with defstruct: the vector type
+    is a runtime value)."""
+    vector = Union[vector_type, dict[str, Any]]
+    point_struct = msgspec.defstruct(
+        "PointStruct", [("id", Union[int, str]), ("vector", vector), ("payload", Union[dict[str, Any], None], None)]
+    )
+    point_vectors = msgspec.defstruct("PointVectors", [("id", Union[int, str]), ("vector", vector)])
+    batch = msgspec.defstruct(
+        "Batch",
+        [
+            ("ids", list[Union[int, str]]),
+            ("vectors", Union[list[vector_type], dict[str, list[Any]]]),
+            ("payloads", Union[list[Union[dict[str, Any], None]], None], None),
+        ],
+    )
+    upsert_body = msgspec.defstruct(
+        "UpsertBody",
+        [
+            ("points", Union[list[point_struct], None], None),  # type: ignore[valid-type]
+            ("batch", Union[batch, None], None),  # type: ignore[valid-type]
+            ("update_filter", Any, None),
+            ("update_mode", Union[str, None], None),
+            ("shard_key", Any, None),
+        ],
+    )
+    update_vectors_body = msgspec.defstruct(
+        "UpdateVectorsBody",
+        [("points", list[point_vectors]), ("update_filter", Any, None), ("shard_key", Any, None)],  # type: ignore[valid-type]
+    )
+    return upsert_body, update_vectors_body
+
+
+_BODY_TYPES = {
+    "dense": _point_struct(list[float]),
+    "multi": _point_struct(list[list[float]]),
+    "none": _point_struct(list[float]),
+}
+
+
+def _body_types(config: CollectionConfig) -> Any:
+    default = config.vectors.get(DEFAULT_VECTOR)
+    return _BODY_TYPES["none" if default is None else default.kind]
+
+
+# ---------------------------------------------------------------------------------------------
+# Vectors
+
+
+class _ColumnBuilder:
+    """Collects per-point vectors by name, then packs each name into one column."""
+
+    def __init__(self, config: CollectionConfig) -> None:
+        self.config = config
+        self.rows: dict[str, list[int]] = {}
+        self.values: dict[str, list[Any]] = {}
+
+    def add(self, row: int, name: str, value: Any, where: str) -> None:
+        self.rows.setdefault(name, []).append(row)
+        self.values.setdefault(name, []).append((value, where))
+
+    def add_point_vector(self, row: int, vector: Any, where: str) -> None:
+        if isinstance(vector, dict):
+            for name, value in vector.items():
+                self.add(row, name, value, f"{where}.{name}")
+        else:
+            self.add(row, DEFAULT_VECTOR, vector, where)
+
+    def build(self, n_rows: int) -> VectorColumns:
+        columns = VectorColumns(dense={}, multi={}, sparse={})
+        for name, rows in self.rows.items():
+            spec = self.config.vector(name)
+            values = self.values[name]
+            if len(set(rows)) != len(rows):
+                raise BadInput(f"vector `{name}` given twice for one point")
+            if spec.kind == "dense":
+                data = _dense_matrix(spec, [v for v, _ in values], [w for _, w in values])
+                all_rows = len(rows) == n_rows and rows == list(range(n_rows))
+                columns.dense[name] = DenseColumn(None if all_rows else rows, data.tobytes(), spec.size)
+            elif spec.kind == "multi":
+                columns.multi[name] = _multi_column(spec, rows, values)
+            else:
+                columns.sparse[name] = _sparse_column(spec, rows, values)
+        return columns
+
+
+def _check_finite(matrix: np.ndarray, where: str) -> None:
+    if not np.isfinite(matrix).all():
+        raise ValidationFailed(f"{where}: vector values must be finite numbers within float32 range")
+
+
+def _dense_matrix(spec: VectorSpec, values: list[Any], wheres: list[str]) -> np.ndarray:
+    try:
+        with np.errstate(over="ignore"):
+            matrix = np.array(values, dtype=np.float32)
+        if matrix.ndim == 2 and matrix.shape[1] == spec.size and _all_numbers(values):
+            _check_finite(matrix, wheres[0].rsplit("[", 1)[0] if len(wheres) > 1 else wheres[0])
+            return matrix
+    except (ValueError, TypeError):
+        pass
+    # Slow path only to name the offending vector precisely.
+    for value, where in zip(values, wheres):
+        _check_dense(spec, value, where)
+    raise ValidationFailed(f"{wheres[0]}: dense vectors must be lists of {spec.size} numbers")
+
+
+def _all_numbers(values: list[Any]) -> bool:
+    # msgspec already typed default vectors as floats; named ones arrive untyped.
+    first = values[0]
+    return isinstance(first, list) and all(type(x) in (float, int) for x in first) and all(
+        isinstance(v, list) for v in values
+    )
+
+
+def _check_dense(spec: VectorSpec, value: Any, where: str) -> None:
+    if isinstance(value, dict):
+        if "indices" in value or "values" in value:
+            raise BadInput(f"Conversion between sparse and regular vectors failed: vector `{spec.name or 'default'}` is dense")
+        if "text" in value or "image" in value or "object" in value:
+            raise BadInput("inference (Document, Image, InferenceObject) is not supported by pydrant: send vectors")
+    if not isinstance(value, list):
+        raise ValidationFailed(f"{where}: expected a list of numbers")
+    if value and isinstance(value[0], list):
+        raise BadInput(f"Conversion between multi and regular vectors failed: vector `{spec.name or 'default'}` is not a multivector")
+    for i, x in enumerate(value):
+        if type(x) not in (float, int):
+            raise ValidationFailed(f"{where}[{i}]: expected a number, got {type(x).__name__}")
+    if len(value) != spec.size:
+        raise BadInput(f"Vector dimension error: expected dim: {spec.size}, got {len(value)}")
+    _check_finite(np.asarray(value, dtype=np.float64).astype(np.float32), where)
+
+
+def _multi_column(spec: VectorSpec, rows: list[int], values: list[tuple[Any, str]]) -> MultiColumn:
+    blocks = []
+    lengths = []
+    for value, where in values:
+        if not isinstance(value, list) or not value or not all(isinstance(r, list) for r in value):
+            raise ValidationFailed(f"{where}: a multivector must be a non-empty list of vectors")
+        for i, row in enumerate(value):
+            _check_dense(spec, row, f"{where}[{i}]")
+        blocks.append(np.asarray(value, dtype=np.float32))
+        lengths.append(len(value))
+    data = np.concatenate(blocks).astype(np.float32).tobytes()
+    return MultiColumn(rows, lengths, data, spec.size)
+
+
+def _sparse_column(spec: VectorSpec, rows: list[int], values: list[tuple[Any, str]]) -> SparseColumn:
+    indptr = [0]
+    all_indices: list[np.ndarray] = []
+    all_values: list[np.ndarray] = []
+    for value, where in values:
+        if not isinstance(value, dict) or set(value) - {"indices", "values"} or "indices" not in value or "values" not in value:
+            raise BadInput(f"Conversion between sparse and regular vectors failed: vector `{spec.name}` is sparse; expected {{indices, values}} at {where}")
+        indices, vals = value["indices"], value["values"]
+        if not isinstance(indices, list) or not all(type(i) is int and 0 <= i < 2**32 for i in indices):
+            raise ValidationFailed(f"{where}.indices: expected a list of unsigned 32-bit integers")
+        if not isinstance(vals, list) or not all(type(v) in (float, int) for v in vals):
+            raise ValidationFailed(f"{where}.values: expected a list of numbers")
+        if len(indices) != len(vals):
+            raise ValidationFailed(f"{where}: indices and values must have the same length")
+        if len(set(indices)) != len(indices):
+            raise ValidationFailed(f"{where}.indices: must be unique")
+        idx = np.asarray(indices, dtype=np.uint32)
+        val = np.asarray(vals, dtype=np.float64).astype(np.float32)
+        _check_finite(val, f"{where}.values")
+        order = np.argsort(idx, kind="stable")
+        all_indices.append(idx[order])
+        all_values.append(val[order])
+        indptr.append(indptr[-1] + len(indices))
+    cat_i = np.concatenate(all_indices) if all_indices else np.zeros(0, np.uint32)
+    cat_v = np.concatenate(all_values) if all_values else np.zeros(0, np.float32)
+    return SparseColumn(rows, indptr, cat_i.astype(np.uint32).tobytes(), cat_v.astype(np.float32).tobytes())
+
+
+# ---------------------------------------------------------------------------------------------
+# Operations
+
+
+def upsert_from_body(body: bytes, config: CollectionConfig) -> tuple[Upsert, Any]:
+    """Returns the operation and the raw update_filter (checked by the caller)."""
+    upsert_type, _ = _body_types(config)
+    request = decode_json(body, upsert_type)
+    if request.update_mode is not None and request.update_mode not in UPDATE_MODES:
+        raise ValidationFailed(f"update_mode: unknown variant `{request.update_mode}`, expected one of {', '.join(UPDATE_MODES)}")
+    mode = request.update_mode or "upsert"
+    if (request.points is None) == (request.batch is None):
+        raise MalformedJson("data did not match any variant of untagged enum PointInsertOperations: expected `points` or `batch`")
+    builder = _ColumnBuilder(config)
+    if request.points is not None:
+        ids = [parse_point_id(p.id, f"points[{i}].id") for i, p in enumerate(request.points)]
+        payloads: list[dict[str, Any] | None] | None = [p.payload for p in request.points]
+        for i, p in enumerate(request.points):
+            builder.add_point_vector(i, p.vector, f"points[{i}].vector")
+    else:
+        batch = request.batch
+        ids = [parse_point_id(x, f"batch.ids[{i}]") for i, x in enumerate(batch.ids)]
+        payloads = batch.payloads
+        if payloads is not None and len(payloads) != len(ids):
+            raise BadInput(f"number of payloads ({len(payloads)}) does not match number of ids ({len(ids)})")
+        if isinstance(batch.vectors, dict):
+            for name, column in batch.vectors.items():
+                if not isinstance(column, list) or len(column) != len(ids):
+                    raise BadInput(f"number of vectors for `{name}` does not match number of ids ({len(ids)})")
+                for i, value in enumerate(column):
+                    builder.add(i, name, value, f"batch.vectors.{name}[{i}]")
+        else:
+            if len(batch.vectors) != len(ids):
+                raise BadInput(f"number of vectors ({len(batch.vectors)}) does not match number of ids ({len(ids)})")
+            for i, value in enumerate(batch.vectors):
+                builder.add(i, DEFAULT_VECTOR, value, f"batch.vectors[{i}]")
+    columns = builder.build(len(ids))
+    if payloads is not None and all(p is None for p in payloads):
+        payloads = None
+    return Upsert(ids, columns, payloads, mode, request.update_filter), request.update_filter
+
+
+def update_vectors_from_body(body: bytes, config: CollectionConfig) -> tuple[UpdateVectors, Any]:
+    _, update_type = _body_types(config)
+    request = decode_json(body, update_type)
+    if not request.points:
+        raise ValidationFailed("points: must contain at least 1 item")
+    builder = _ColumnBuilder(config)
+    ids = [parse_point_id(p.id, f"points[{i}].id") for i, p in enumerate(request.points)]
+    for i, p in enumerate(request.points):
+        builder.add_point_vector(i, p.vector, f"points[{i}].vector")
+    return UpdateVectors(ids, builder.build(len(ids)), request.update_filter), request.update_filter

@@ -1,0 +1,179 @@
+"""Reads over a consistent segment snapshot: retrieve, scroll, count, and record formatting."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from pydrant.collection.collection import Collection
+from pydrant.collection.config import DEFAULT_VECTOR
+from pydrant.collection.id_order import IdOrder
+from pydrant.errors import ValidationFailed
+from pydrant.models.ids import PointId, parse_point_id
+from pydrant.segment.segment import Segment
+
+
+class Projection:
+    """What to return of each point: payload selector and vector names."""
+
+    def __init__(self, collection: Collection, with_payload: Any, with_vector: Any) -> None:
+        self.payload_mode, self.payload_keys = _payload_selector(with_payload)
+        config = collection.config
+        self.single_vector = config.vectors_single and not config.sparse
+        all_names = list(config.all_vectors())
+        if with_vector is True:
+            self.vector_names = all_names
+        elif with_vector in (False, None):
+            self.vector_names = []
+        elif isinstance(with_vector, list) and all(isinstance(n, str) for n in with_vector):
+            for name in with_vector:
+                config.vector(name)  # unknown names are a 400
+            self.vector_names = list(with_vector)
+        else:
+            raise ValidationFailed("with_vector: expected a boolean or a list of vector names")
+
+    def payload(self, payload: dict[str, Any] | None) -> dict[str, Any] | None:
+        if self.payload_mode == "none":
+            return None
+        current = payload or {}
+        if self.payload_mode == "all":
+            return current
+        if self.payload_mode == "include":
+            return _include(current, self.payload_keys)
+        return _exclude(current, self.payload_keys)
+
+    def records(self, segment: Segment, offsets: Sequence[int], extra: Sequence[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+        offs = np.asarray(offsets, dtype=np.int64)
+        ids = segment.ids_at(offs.tolist())
+        vectors = segment.vectors_json(offs, self.vector_names) if self.vector_names else {}
+        payloads = segment.payloads
+        out = []
+        for i, offset in enumerate(offs.tolist()):
+            record: dict[str, Any] = {"id": ids[i], "payload": self.payload(payloads[offset])}
+            if self.vector_names:
+                point_vectors = {name: column[i] for name, column in vectors.items() if column[i] is not None}
+                if self.single_vector and set(point_vectors) <= {DEFAULT_VECTOR} and DEFAULT_VECTOR in point_vectors:
+                    record["vector"] = point_vectors[DEFAULT_VECTOR]
+                else:
+                    record["vector"] = point_vectors
+            else:
+                record["vector"] = None
+            if extra is not None:
+                record.update(extra[i])
+            out.append(record)
+        return out
+
+
+def _payload_selector(raw: Any) -> tuple[str, list[str]]:
+    if raw is None or raw is True:
+        return "all", []
+    if raw is False:
+        return "none", []
+    if isinstance(raw, list) and all(isinstance(k, str) for k in raw):
+        return "include", raw
+    if isinstance(raw, dict) and len(raw) == 1:
+        (mode, keys), = raw.items()
+        if mode in ("include", "exclude") and isinstance(keys, list) and all(isinstance(k, str) for k in keys):
+            return mode, keys
+    raise ValidationFailed("with_payload: expected a boolean, a list of keys, {\"include\": [...]} or {\"exclude\": [...]}")
+
+
+def _include(payload: dict[str, Any], keys: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in keys:
+        parts = key.split(".")
+        source: Any = payload
+        for part in parts:
+            if not isinstance(source, dict) or part not in source:
+                source = _MISSING
+                break
+            source = source[part]
+        if source is _MISSING:
+            continue
+        target = out
+        for part in parts[:-1]:
+            target = target.setdefault(part, {})
+        target[parts[-1]] = source
+    return out
+
+
+def _exclude(payload: dict[str, Any], keys: list[str]) -> dict[str, Any]:
+    from pydrant.segment.payload_ops import delete_payload_keys
+
+    return delete_payload_keys(payload, keys) or {}
+
+
+_MISSING = object()
+
+
+# -------------------------------------------------------------------------------------------------
+
+
+def retrieve(collection: Collection, raw_ids: Any, with_payload: Any, with_vector: Any) -> list[dict[str, Any]]:
+    if not isinstance(raw_ids, list):
+        raise ValidationFailed("ids: expected a list of point ids")
+    ids = [parse_point_id(x, f"ids[{i}]") for i, x in enumerate(raw_ids)]
+    projection = Projection(collection, with_payload, with_vector)
+    with collection.reading():
+        located = collection.holder.locate(ids)
+        out = []
+        seen: set[PointId] = set()
+        for point_id, loc in zip(ids, located):
+            if loc is None or point_id in seen:
+                continue
+            seen.add(point_id)
+            out.extend(projection.records(loc[0], [loc[1]]))
+        return out
+
+
+def id_order(collection: Collection) -> IdOrder:
+    """The cached id order for the current set of ids (call under the read lock)."""
+    cached: IdOrder | None = getattr(collection, "_id_order", None)
+    if cached is None or cached.version != collection.holder.ids_version or cached.segments != collection.holder.segments:
+        cached = IdOrder(collection.holder)
+        collection._id_order = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def filter_flat_mask(collection: Collection, order: IdOrder, compiled_filter: Any) -> np.ndarray:
+    """Bool mask over `order.flat` positions: live and matching the filter."""
+    parts = []
+    for segment in order.segments:
+        live = segment.tracker.live
+        if compiled_filter is None:
+            parts.append(live)
+        else:
+            from pydrant.segment.filtering.evaluate import evaluate
+
+            parts.append(evaluate(compiled_filter, segment) & live)
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
+
+
+def scroll(
+    collection: Collection, compiled_filter: Any, offset: PointId | None, limit: int, with_payload: Any, with_vector: Any
+) -> tuple[list[dict[str, Any]], PointId | None]:
+    projection = Projection(collection, with_payload, with_vector)
+    with collection.reading():
+        order = id_order(collection)
+        start = 0 if offset is None else order.position(offset)
+        if compiled_filter is None:
+            picked = np.arange(start, min(start + limit + 1, len(order)))
+        else:
+            mask = filter_flat_mask(collection, order, compiled_filter)
+            hits = mask[order.flat[start:]]
+            picked = start + np.flatnonzero(hits)[: limit + 1]
+        next_offset = order.id_at(int(picked[limit])) if len(picked) > limit else None
+        picked = picked[:limit]
+        records = []
+        for index in picked.tolist():
+            segment = order.segments[int(order.seg[index])]
+            records.extend(projection.records(segment, [int(order.off[index])]))
+        return records, next_offset
+
+
+def count(collection: Collection, compiled_filter: Any) -> int:
+    with collection.reading():
+        if compiled_filter is None:
+            return collection.holder.live_count()
+        return sum(len(collection.holder.matching(s, compiled_filter)) for s in collection.holder.segments)

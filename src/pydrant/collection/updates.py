@@ -1,0 +1,154 @@
+"""Each write endpoint as a prepared write: validated now, turned into Operations under the
+collection's submit lock (filters and existence checks then see exactly the state the op follows)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import msgspec
+
+from pydrant.collection.collection import Collection
+from pydrant.collection.config import decode_model
+from pydrant.collection.convert import parse_ids, update_vectors_from_body, upsert_from_body
+from pydrant.collection.operations import (
+    ClearPayload,
+    CreateFieldIndex,
+    DeleteFieldIndex,
+    DeletePayload,
+    DeletePoints,
+    DeleteVectors,
+    Operation,
+    OverwritePayload,
+    SetPayload,
+)
+from pydrant.errors import BadInput, NotFound, ValidationFailed
+from pydrant.models.ids import PointId
+from pydrant.models.points import (
+    CreateIndexBody,
+    DeletePayloadBody,
+    DeleteVectorsBody,
+    SelectorBody,
+    SetPayloadBody,
+)
+from pydrant.segment.filtering.compile import compile_filter
+
+
+@dataclass(frozen=True)
+class PreparedWrite:
+    build: Callable[[], Sequence[Operation]]
+    needs_current_state: bool = False
+
+
+def _require_existing(collection: Collection, ids: Sequence[PointId]) -> None:
+    located = collection.holder.locate(ids)
+    for point_id, loc in zip(ids, located):
+        if loc is None:
+            raise NotFound(f"No point with id {point_id} found")
+
+
+def _selector(points: Any, raw_filter: Any, what: str = "points") -> tuple[list[PointId] | None, Any]:
+    """Ids or a compiled filter, exactly one of them."""
+    if points is not None and raw_filter is not None:
+        raise BadInput(f"either `{what}` or `filter` must be given, not both")
+    if points is None and raw_filter is None:
+        raise BadInput(f"either `{what}` or `filter` must be given")
+    if points is not None:
+        return parse_ids(points, what), None
+    return None, compile_filter(raw_filter, "filter")
+
+
+def _ids_now(collection: Collection, ids: list[PointId] | None, compiled: Any) -> list[PointId]:
+    if ids is not None:
+        return ids
+    return collection.holder.matching_ids(compiled)
+
+
+def prepare_upsert(collection: Collection, body: bytes) -> PreparedWrite:
+    operation, update_filter = upsert_from_body(body, collection.config)
+    if update_filter is not None:
+        compile_filter(update_filter, "update_filter")  # reject a bad filter before logging
+    return PreparedWrite(lambda: [operation])
+
+
+def prepare_delete(collection: Collection, body: Any) -> PreparedWrite:
+    request = decode_model(body, SelectorBody)
+    ids, compiled = _selector(request.points, request.filter)
+    if ids is not None:
+        return PreparedWrite(lambda: [DeletePoints(ids)])
+    return PreparedWrite(lambda: [DeletePoints(_ids_now(collection, None, compiled))], needs_current_state=True)
+
+
+def _payload_write(collection: Collection, ids: list[PointId] | None, compiled: Any, make: Callable[[list[PointId]], Operation]) -> PreparedWrite:
+    def build() -> list[Operation]:
+        targets = _ids_now(collection, ids, compiled)
+        if ids is not None:
+            _require_existing(collection, targets)
+        return [make(targets)]
+
+    return PreparedWrite(build, needs_current_state=True)
+
+
+def prepare_set_payload(collection: Collection, body: Any, overwrite: bool = False) -> PreparedWrite:
+    request = decode_model(body, SetPayloadBody)
+    ids, compiled = _selector(request.points, request.filter)
+    if overwrite:
+        return _payload_write(collection, ids, compiled, lambda t: OverwritePayload(t, request.payload))
+    if request.key is not None and not request.key:
+        raise ValidationFailed("key: must not be empty")
+    return _payload_write(collection, ids, compiled, lambda t: SetPayload(t, request.payload, request.key))
+
+
+def prepare_delete_payload(collection: Collection, body: Any) -> PreparedWrite:
+    request = decode_model(body, DeletePayloadBody)
+    ids, compiled = _selector(request.points, request.filter)
+    return _payload_write(collection, ids, compiled, lambda t: DeletePayload(t, request.keys))
+
+
+def prepare_clear_payload(collection: Collection, body: Any) -> PreparedWrite:
+    request = decode_model(body, SelectorBody)
+    ids, compiled = _selector(request.points, request.filter)
+    return _payload_write(collection, ids, compiled, lambda t: ClearPayload(t))
+
+
+def prepare_update_vectors(collection: Collection, body: bytes) -> PreparedWrite:
+    operation, update_filter = update_vectors_from_body(body, collection.config)
+    if update_filter is not None:
+        compile_filter(update_filter, "update_filter")
+
+    def build() -> list[Operation]:
+        _require_existing(collection, operation.ids)
+        return [operation]
+
+    return PreparedWrite(build, needs_current_state=True)
+
+
+def prepare_delete_vectors(collection: Collection, body: Any) -> PreparedWrite:
+    request = decode_model(body, DeleteVectorsBody)
+    for name in request.vector:
+        collection.config.vector(name)
+    ids, compiled = _selector(request.points, request.filter)
+
+    def build() -> list[Operation]:
+        targets = _ids_now(collection, ids, compiled)
+        if ids is not None:
+            _require_existing(collection, targets)
+        return [DeleteVectors(targets, list(request.vector))]
+
+    return PreparedWrite(build, needs_current_state=True)
+
+
+def prepare_create_index(collection: Collection, body: Any) -> PreparedWrite:
+    request = decode_model(body, CreateIndexBody)
+    if not request.field_name:
+        raise ValidationFailed("field_name: must not be empty")
+    if request.field_schema is None:
+        raise BadInput("field_schema is required: pydrant does not infer index types from data")
+    from pydrant.segment.payload_index import make_field_index
+
+    make_field_index(request.field_name, request.field_schema)  # validates the schema
+    return PreparedWrite(lambda: [CreateFieldIndex(request.field_name, msgspec.to_builtins(request.field_schema))])
+
+
+def prepare_delete_index(collection: Collection, field_name: str) -> PreparedWrite:
+    return PreparedWrite(lambda: [DeleteFieldIndex(field_name)])

@@ -1,0 +1,76 @@
+"""Error kinds shared by every layer; the API edge maps each kind to an HTTP status."""
+
+from __future__ import annotations
+
+
+class PydrantError(Exception):
+    """Base of every error the engine raises on purpose. `message` is shown to the user."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class BadInput(PydrantError):
+    """The request is well-formed JSON but asks for something invalid (HTTP 400)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"Wrong input: {message}")
+
+
+class ValidationFailed(PydrantError):
+    """The request body or parameters do not match the schema (HTTP 400)."""
+
+    def __init__(self, message: str, *, where: str = "JSON body") -> None:
+        super().__init__(f"Validation error in {where}: [{message}]")
+
+
+class MalformedJson(PydrantError):
+    """The body is not parseable JSON or has wrong types (HTTP 400, Qdrant's serde errors)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"Json deserialize error: {message}")
+
+
+class NotFound(PydrantError):
+    """A collection, point, alias or index does not exist (HTTP 404)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"Not found: {message}")
+
+
+class AlreadyExists(PydrantError):
+    """Creating something that exists already (HTTP 409)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+
+
+class PayloadTooLarge(PydrantError):
+    """The request body exceeds the configured limit (HTTP 413)."""
+
+
+class Unsupported(PydrantError):
+    """A valid Qdrant request that pydrant does not implement (HTTP 501 would lie about the
+    request; Qdrant's clients treat 400 as a clean refusal, so this maps to 400)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"Not supported by pydrant: {message}")
+
+
+class Timeout(PydrantError):
+    """The operation did not finish within the requested timeout (HTTP 408)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"Timeout error: {message}")
+
+
+class StorageFailure(PydrantError):
+    """The storage refused a write (disk full, read-only); nothing was acknowledged (HTTP 500
+    in Qdrant's terms is for bugs, so this is 503: retry once the disk is fixed)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"Service internal error: {message}")

@@ -1,0 +1,94 @@
+"""Wire models of point request bodies (the shapes; semantics are checked in the collection)."""
+
+from __future__ import annotations
+
+from typing import Any, Union
+
+from msgspec import Meta, Struct
+from typing_extensions import Annotated
+
+IdWire = Union[int, str]
+
+
+class Body(Struct, forbid_unknown_fields=False):
+    """Base: unknown fields are ignored, as Qdrant's serde models do."""
+
+
+class RetrieveBody(Body):
+    ids: list[IdWire]
+    with_payload: Any = None
+    with_vector: Any = False
+    shard_key: Any = None
+
+
+class SelectorBody(Body):
+    points: Union[list[IdWire], None] = None
+    filter: Any = None
+    shard_key: Any = None
+
+
+class SetPayloadBody(Body):
+    payload: dict[str, Any]
+    points: Union[list[IdWire], None] = None
+    filter: Any = None
+    key: Union[str, None] = None
+    shard_key: Any = None
+
+
+class DeletePayloadBody(Body):
+    keys: list[str]
+    points: Union[list[IdWire], None] = None
+    filter: Any = None
+    shard_key: Any = None
+
+
+class DeleteVectorsBody(Body):
+    vector: Annotated[list[str], Meta(min_length=1)]
+    points: Union[list[IdWire], None] = None
+    filter: Any = None
+    shard_key: Any = None
+
+
+class ScrollBody(Body):
+    offset: Union[IdWire, None] = None
+    limit: Union[Annotated[int, Meta(ge=1)], None] = None
+    filter: Any = None
+    with_payload: Any = None
+    with_vector: Any = False
+    order_by: Any = None
+    shard_key: Any = None
+
+
+class CountBody(Body):
+    filter: Any = None
+    exact: bool = True
+    shard_key: Any = None
+
+
+class CreateIndexBody(Body):
+    field_name: str
+    field_schema: Any = None
+
+
+class AliasCreate(Body):
+    collection_name: str
+    alias_name: str
+
+
+class AliasDelete(Body):
+    alias_name: str
+
+
+class AliasRename(Body):
+    old_alias_name: str
+    new_alias_name: str
+
+
+class AliasAction(Body):
+    create_alias: Union[AliasCreate, None] = None
+    delete_alias: Union[AliasDelete, None] = None
+    rename_alias: Union[AliasRename, None] = None
+
+
+class AliasesBody(Body):
+    actions: list[AliasAction]
