@@ -28,8 +28,9 @@ def serve(settings: Settings) -> int:
     server = uvicorn.Server(config)
     log.info("pydrant listening on http://%s:%d, storage %s", settings.service.host, settings.service.http_port, settings.storage.storage_path)
     try:
-        server.run()  # uvicorn handles SIGTERM/SIGINT: stops accepting, finishes requests
+        # Uvicorn handles SIGTERM/SIGINT: stops accepting, finishes requests, runs the app's
+        # lifespan shutdown (which flushes every collection and closes its WAL).
+        server.run()
     finally:
-        toc.close()  # flush every collection and close its WAL
-        log.info("pydrant stopped cleanly")
+        toc.close()  # no-op after a clean lifespan shutdown; covers startup failures
     return 0

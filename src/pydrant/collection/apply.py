@@ -38,21 +38,13 @@ class Applier:
         self.payload_schema: dict[str, Any] = {}
 
     def apply(self, op: Operation, version: int) -> None:
-        from pydrant.segment import payload_ops
-
         match op:
             case Upsert():
                 self._upsert(op, version)
             case DeletePoints():
                 self._delete(op.ids, version)
-            case SetPayload():
-                self._payload(op.ids, version, lambda cur: payload_ops.set_payload(cur, op.payload, op.key))
-            case OverwritePayload():
-                self._payload(op.ids, version, lambda cur: payload_ops.overwrite_payload(cur, op.payload))
-            case DeletePayload():
-                self._payload(op.ids, version, lambda cur: payload_ops.delete_payload_keys(cur, op.keys))
-            case ClearPayload():
-                self._payload(op.ids, version, lambda cur: None)
+            case SetPayload() | OverwritePayload() | DeletePayload() | ClearPayload():
+                self._apply_payload_op(op, version)
             case UpdateVectors():
                 self._update_vectors(op, version)
             case DeleteVectors():
@@ -65,6 +57,19 @@ class Applier:
                 self.payload_schema.pop(op.field_name, None)
                 for segment in self.holder.segments:
                     segment.drop_index(op.field_name)
+
+    def _apply_payload_op(self, op: Operation, version: int) -> None:
+        from pydrant.segment import payload_ops
+
+        match op:
+            case SetPayload():
+                self._payload(op.ids, version, lambda cur: payload_ops.set_payload(cur, op.payload, op.key))
+            case OverwritePayload():
+                self._payload(op.ids, version, lambda cur: payload_ops.overwrite_payload(cur, op.payload))
+            case DeletePayload():
+                self._payload(op.ids, version, lambda cur: payload_ops.delete_payload_keys(cur, op.keys))
+            case ClearPayload():
+                self._payload(op.ids, version, lambda cur: None)
 
     # -- helpers ------------------------------------------------------------------------------
     def _specs(self) -> dict[str, Any]:

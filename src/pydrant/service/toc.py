@@ -154,3 +154,5 @@ class TableOfContents:
             collections = list(self.collections.values())
         for collection in collections:
             collection.close()
+        if collections:
+            log.info("flushed and closed %d collections", len(collections))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
-from typing import Any, Callable
+from typing import Any, AsyncIterator, Callable
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -111,7 +112,14 @@ def build_app(toc: TableOfContents, max_body_bytes: int, api_key: str | None = N
     routes = [Route(path, rest.endpoint(handler), methods=[method]) for method, path, handler in ROUTES]
     routes += [Route(path, rest.endpoint(svc.unsupported), methods=[method]) for method, path in UNSUPPORTED_PATHS]
     routes += [Route(p, _health, methods=["GET"]) for p in ("/healthz", "/livez", "/readyz")]
-    app = Starlette(routes=routes)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        # Uvicorn re-raises SIGTERM/SIGINT after its shutdown, so the flush must happen here.
+        await run_in_threadpool(toc.close)
+
+    app = Starlette(routes=routes, lifespan=lifespan)
 
     async def not_found(request: Request, exc: Exception) -> Response:
         return envelope.error(f"Not found: no route for {request.method} {request.url.path}", 404, time.perf_counter())
