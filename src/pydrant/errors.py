@@ -43,10 +43,10 @@ class NotFound(PydrantError):
 
 
 class AlreadyExists(PydrantError):
-    """Creating something that exists already (HTTP 409)."""
+    """Creating something that exists already (HTTP 409, Qdrant's wording keeps `Wrong input`)."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(message)
+        super().__init__(f"Wrong input: {message}")
 
 
 class PayloadTooLarge(PydrantError):

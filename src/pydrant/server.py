@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
+from typing import Iterator
 
 import uvicorn
 
@@ -11,6 +14,20 @@ from pydrant.service.toc import TableOfContents
 from pydrant.settings import Settings
 
 log = logging.getLogger("pydrant")
+
+
+class _Server(uvicorn.Server):
+    """Uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown, which would end the
+    process with the signal's status; a clean shutdown exits 0 instead."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 def serve(settings: Settings) -> int:
@@ -25,7 +42,7 @@ def serve(settings: Settings) -> int:
         access_log=False,
         timeout_graceful_shutdown=10,
     )
-    server = uvicorn.Server(config)
+    server = _Server(config)
     log.info("pydrant listening on http://%s:%d, storage %s", settings.service.host, settings.service.http_port, settings.storage.storage_path)
     try:
         # Uvicorn handles SIGTERM/SIGINT: stops accepting, finishes requests, runs the app's

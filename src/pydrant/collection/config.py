@@ -224,16 +224,22 @@ class CollectionConfig:
         return CollectionConfig(raw)
 
     def with_vector(self, name: str, body: object) -> "CollectionConfig":
+        """Add a named vector: body `{"dense": {size, distance, ...}}` or `{"sparse": {...}}`."""
         if name in self.vectors or name in self.sparse:
             raise BadInput(f"Vector with name `{name}` already exists")
+        if not isinstance(body, dict) or len(body) != 1 or not ({"dense", "sparse"} & set(body)):
+            raise ValidationFailed("expected exactly one of `dense` or `sparse`")
         raw = self.to_persisted()
-        if isinstance(body, dict) and ("size" in body or "distance" in body):
-            spec = _dense_spec(name, decode_model(body, VectorParams))
+        if "dense" in body:
+            params = decode_model(body["dense"], VectorParams, "$.dense")
+            if params.size > 65536:
+                raise ValidationFailed("dense.size: must be at most 65536")
+            spec = _dense_spec(name, params)
             raw["vectors"][name] = {"kind": spec.kind, "params": spec.params}
             raw["vectors_single"] = False
         else:
-            params = decode_model(body if body is not None else {}, SparseVectorParams)
-            raw["sparse_vectors"][name] = to_builtins(params)
+            sparse = decode_model(body["sparse"] if body["sparse"] is not None else {}, SparseVectorParams, "$.sparse")
+            raw["sparse_vectors"][name] = to_builtins(sparse)
         return CollectionConfig(raw)
 
     def without_vector(self, name: str) -> "CollectionConfig":

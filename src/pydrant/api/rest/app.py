@@ -6,13 +6,14 @@ import contextlib
 import time
 from typing import Any, AsyncIterator, Callable
 
+import msgspec
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from pydrant.api.rest import envelope, routes_collections as col, routes_points as pts, routes_service as svc
+from pydrant.api.rest import envelope, routes_collections as col, routes_points as pts, routes_query as qry, routes_service as svc
 from pydrant.api.rest.context import RequestContext
 from pydrant.errors import PayloadTooLarge, PydrantError
 from pydrant.service.toc import TableOfContents
@@ -21,7 +22,6 @@ Handler = Callable[[RequestContext], Any]
 
 C = "/collections/{collection_name}"
 ROUTES: list[tuple[str, str, Handler]] = [
-    ("GET", "/", svc.root),
     ("GET", "/cluster", svc.cluster),
     ("GET", "/collections", col.list_collections),
     ("GET", "/aliases", col.list_aliases),
@@ -48,6 +48,9 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", C + "/points/payload/clear", pts.clear_payload),
     ("POST", C + "/points/scroll", pts.scroll_points),
     ("POST", C + "/points/count", pts.count_points),
+    ("POST", C + "/points/query", qry.query_points),
+    ("POST", C + "/points/query/batch", qry.query_batch),
+    ("POST", C + "/points/query/groups", qry.query_groups),
 ]
 
 UNSUPPORTED_PATHS: list[tuple[str, str]] = [
@@ -112,6 +115,7 @@ def build_app(toc: TableOfContents, max_body_bytes: int, api_key: str | None = N
     routes = [Route(path, rest.endpoint(handler), methods=[method]) for method, path, handler in ROUTES]
     routes += [Route(path, rest.endpoint(svc.unsupported), methods=[method]) for method, path in UNSUPPORTED_PATHS]
     routes += [Route(p, _health, methods=["GET"]) for p in ("/healthz", "/livez", "/readyz")]
+    routes.append(Route("/", lambda request: envelope.JsonBytes(msgspec.json.encode(svc.root(None))), methods=["GET"]))  # type: ignore[arg-type]
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -13,7 +13,9 @@ QDRANT_API_VERSION = "1.19.0"
 
 
 def root(ctx: RequestContext) -> Any:
-    return {"title": "pydrant - vector search engine (Qdrant API)", "version": QDRANT_API_VERSION, "commit": f"pydrant-{__version__}"}
+    """Qdrant answers GET / without the usual envelope; the title is Qdrant's so that tools which
+    check it accept pydrant, and `commit` names pydrant and its version."""
+    return {"title": "qdrant - vector search engine", "version": QDRANT_API_VERSION, "commit": f"pydrant-{__version__}"}
 
 
 def health_text(ctx: RequestContext) -> str:

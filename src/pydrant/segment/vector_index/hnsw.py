@@ -10,7 +10,9 @@ from pydrant.segment.vector_index.exact import score_rows
 
 DEFAULT_M = 16
 DEFAULT_EF_CONSTRUCT = 100
-DEFAULT_EF = 128  # Qdrant's default `ef` is ef_construct; we take the same order of magnitude
+# Filtered searches widen the beam by 1/selectivity (allowed hits are that much rarer along
+# the traversal), up to this factor; below it the planner should prefer exact search anyway.
+MAX_EF_WIDENING = 32
 
 
 def supports(distance: str) -> bool:
@@ -27,6 +29,8 @@ class HnswIndex:
 
     def __init__(self, index: faiss.Index, offsets: np.ndarray, distance: str) -> None:
         self.index = index
+        # Qdrant's search `ef` defaults to the build's ef_construct.
+        self.default_ef = int(index.hnsw.efConstruction)
         self.offsets = np.asarray(offsets, dtype=np.int64)
         self.distance = distance
         # Offset -> label lookup for translating allowed masks; -1 where no label.
@@ -76,15 +80,19 @@ class HnswIndex:
         if k <= 0 or self.size == 0:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
         params = faiss.SearchParametersHNSW()
-        params.efSearch = max(int(ef or DEFAULT_EF), k)
+        ef = max(int(ef or self.default_ef), k)
         bitmap = None
         if allowed is not None:
             labels_allowed = self._allowed_labels(allowed)
-            if not labels_allowed.any():
+            count = int(labels_allowed.sum())
+            if count == 0:
                 return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+            widen = min(float(MAX_EF_WIDENING), self.size / count)
+            ef = min(max(int(ef * widen), ef), max(self.size, k))
             bitmap = np.packbits(labels_allowed, bitorder="little")
             # The selector keeps a raw pointer: `bitmap` must stay alive until search returns.
             params.sel = faiss.IDSelectorBitmap(self.size, faiss.swig_ptr(bitmap))
+        params.efSearch = ef
         q = np.ascontiguousarray(np.asarray(query, dtype=np.float32).reshape(1, -1))
         dist, labels = self.index.search(q, min(k, self.size), params=params)
         del bitmap

@@ -1,0 +1,697 @@
+"""The Query API: parse a request into a tree of nodes, resolve point ids to vectors, run
+prefetches, fuse or re-score them, and format ScoredPoints (also batches and groups)."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from pydrant.collection.collection import Collection
+from pydrant.collection.config import DEFAULT_VECTOR, VectorSpec, decode_model
+from pydrant.collection.read import Projection, id_order, filter_flat_mask
+from pydrant.collection.search import (
+    ExampleScorer,
+    Hit,
+    NearestScorer,
+    full_scan_vectors,
+    merge_hits,
+    search_segments,
+    sparse_idf_stats,
+)
+from pydrant.errors import BadInput, NotFound, Unsupported, ValidationFailed
+from pydrant.models.ids import PointId, id_sort_key, parse_point_id
+from pydrant.models.query import (
+    Context,
+    Discover,
+    Fusion,
+    Nearest,
+    OrderBy,
+    PrefetchBody,
+    QueryBody,
+    QueryForm,
+    QueryGroupsBody,
+    QueryNode,
+    Recommend,
+    Sample,
+)
+from pydrant.segment.filtering.compile import compile_filter
+from pydrant.segment.filtering.paths import checked_path, values_at
+from pydrant.segment.vector_index.distance import json_floats
+from pydrant.segment.vectors.sparse import canonical
+
+Resolver = Callable[[str], Collection]
+"""Collection name (or alias) -> Collection, for lookup_from and with_lookup."""
+
+DEFAULT_LIMIT = 10
+_VECTOR_QUERY_KEYS = ("nearest", "recommend", "discover", "context")
+_UNSUPPORTED_QUERY_KEYS = {
+    "formula": "formula queries",
+    "relevance_feedback": "relevance_feedback queries",
+    "text": "inference (Document) queries",
+    "image": "inference (Image) queries",
+    "object": "inference (InferenceObject) queries",
+}
+
+# ---- parsing ------------------------------------------------------------------------------
+
+
+def parse_node(body: PrefetchBody, where: str, default_limit: int = DEFAULT_LIMIT) -> QueryNode:
+    node = QueryNode(
+        query=parse_query(body.query, f"{where}query"),
+        using=body.using if body.using is not None else DEFAULT_VECTOR,
+        filter=body.filter,
+        limit=body.limit if body.limit is not None else default_limit,
+        score_threshold=body.score_threshold,
+        params=_params(body),
+        lookup_from=body.lookup_from,
+        where=where,
+    )
+    compile_filter(body.filter, f"{where}filter")  # reject a bad filter before doing any work
+    raw = body.prefetch
+    if raw is not None:
+        items = raw if isinstance(raw, list) else [raw]
+        for i, item in enumerate(items):
+            path = f"{where}prefetch[{i}]" if isinstance(raw, list) else f"{where}prefetch"
+            child: PrefetchBody = decode_model(item, PrefetchBody, f"$.{path}")
+            node.prefetches.append(parse_node(child, f"{path}."))
+    if isinstance(node.query, Fusion) and not node.prefetches:
+        raise BadInput(f"{where}query: a fusion query needs at least one prefetch")
+    if isinstance(node.query, Fusion) and node.query.weights is not None and len(node.query.weights) != len(node.prefetches):
+        raise BadInput(f"{where}query.rrf.weights: {len(node.query.weights)} weights for {len(node.prefetches)} prefetches")
+    return node
+
+
+def _params(body: PrefetchBody) -> dict[str, Any]:
+    if body.params is None:
+        return {}
+    return {"hnsw_ef": body.params.hnsw_ef, "exact": body.params.exact}
+
+
+def parse_query(raw: Any, where: str) -> QueryForm | None:
+    """One QueryInterface value: a bare vector input or one of the query objects."""
+    if raw is None:
+        return None
+    if isinstance(raw, dict):
+        if len(raw) == 1 or "nearest" in raw:
+            key = next(iter(k for k in raw if k in _VECTOR_QUERY_KEYS or k in _UNSUPPORTED_QUERY_KEYS or k in ("order_by", "fusion", "rrf", "sample")), None)
+        else:
+            key = None
+        if key is None:
+            if "indices" in raw and "values" in raw:
+                return Nearest(raw)
+            if "nearest" in raw:
+                key = "nearest"
+            else:
+                raise ValidationFailed(f"{where}: unknown query variant, keys {sorted(raw)}")
+        value = raw[key]
+        if key in _UNSUPPORTED_QUERY_KEYS:
+            raise Unsupported(f"{where}: {_UNSUPPORTED_QUERY_KEYS[key]}")
+        if key == "nearest":
+            if raw.get("mmr") is not None:
+                raise Unsupported(f"{where}.mmr: MMR re-ranking")
+            _check_input(value, f"{where}.nearest")
+            return Nearest(value)
+        if key == "recommend":
+            return _recommend(value, f"{where}.recommend")
+        if key == "discover":
+            if not isinstance(value, dict) or "target" not in value or "context" not in value:
+                raise ValidationFailed(f"{where}.discover: expected an object with `target` and `context`")
+            _check_input(value["target"], f"{where}.discover.target")
+            return Discover(value["target"], _pairs(value["context"], f"{where}.discover.context"))
+        if key == "context":
+            return Context(_pairs(value, f"{where}.context"))
+        if key == "order_by":
+            return OrderBy(value)
+        if key == "fusion":
+            if value not in ("rrf", "dbsf"):
+                raise ValidationFailed(f"{where}.fusion: unknown variant `{value}`, expected `rrf` or `dbsf`")
+            return Fusion(value)
+        if key == "rrf":
+            if not isinstance(value, dict):
+                raise ValidationFailed(f"{where}.rrf: expected an object")
+            k = value.get("k")
+            if k is not None and (type(k) is not int or k < 1):
+                raise ValidationFailed(f"{where}.rrf.k: expected a positive integer")
+            weights = value.get("weights")
+            if weights is not None and (not isinstance(weights, list) or not all(_is_number(w) for w in weights)):
+                raise ValidationFailed(f"{where}.rrf.weights: expected an array of numbers")
+            return Fusion("rrf", 2 if k is None else k, weights)
+        if key == "sample":
+            if value != "random":
+                raise ValidationFailed(f"{where}.sample: unknown variant `{value}`, expected `random`")
+            return Sample()
+    _check_input(raw, where)
+    return Nearest(raw)
+
+
+def _is_number(x: Any) -> bool:
+    return type(x) in (int, float)
+
+
+def _check_input(raw: Any, where: str) -> None:
+    """Shape check of a VectorInput (kind and dimension are checked against the vector later)."""
+    if type(raw) is int or isinstance(raw, str):
+        parse_point_id(raw, where)
+        return
+    if isinstance(raw, list):
+        if raw and isinstance(raw[0], list):
+            if not all(isinstance(r, list) and all(_is_number(x) for x in r) for r in raw):
+                raise ValidationFailed(f"{where}: expected a multivector (array of arrays of numbers)")
+        elif not all(_is_number(x) for x in raw):
+            raise ValidationFailed(f"{where}: expected a vector (array of numbers)")
+        if not raw:
+            raise ValidationFailed(f"{where}: vector must not be empty")
+        return
+    if isinstance(raw, dict):
+        if "indices" in raw and "values" in raw:
+            if not isinstance(raw["indices"], list) or not isinstance(raw["values"], list):
+                raise ValidationFailed(f"{where}: sparse vector indices and values must be arrays")
+            return
+        for key, what in _UNSUPPORTED_QUERY_KEYS.items():
+            if key in raw:
+                raise Unsupported(f"{where}: {what}")
+    raise ValidationFailed(f"{where}: expected a vector, a sparse vector, a multivector or a point id")
+
+
+def _recommend(value: Any, where: str) -> Recommend:
+    if not isinstance(value, dict):
+        raise ValidationFailed(f"{where}: expected an object")
+    positive = value.get("positive") or []
+    negative = value.get("negative") or []
+    if not isinstance(positive, list) or not isinstance(negative, list):
+        raise ValidationFailed(f"{where}: positive and negative must be arrays")
+    for i, v in enumerate(positive):
+        _check_input(v, f"{where}.positive[{i}]")
+    for i, v in enumerate(negative):
+        _check_input(v, f"{where}.negative[{i}]")
+    strategy = value.get("strategy") or "average_vector"
+    if strategy not in ("average_vector", "best_score", "sum_scores"):
+        raise ValidationFailed(f"{where}.strategy: unknown variant `{strategy}`, expected one of average_vector, best_score, sum_scores")
+    if strategy == "average_vector" and not positive:
+        raise BadInput(f"{where}.positive: at least one positive example is required for the average_vector strategy")
+    if not positive and not negative:
+        raise BadInput(f"{where}: no positive or negative examples given")
+    return Recommend(positive, negative, strategy)
+
+
+def _pairs(raw: Any, where: str) -> list[tuple[Any, Any]]:
+    if raw is None:
+        return []
+    items = raw if isinstance(raw, list) else [raw]
+    out = []
+    for i, pair in enumerate(items):
+        at = f"{where}[{i}]" if isinstance(raw, list) else where
+        if not isinstance(pair, dict) or "positive" not in pair or "negative" not in pair:
+            raise ValidationFailed(f"{at}: expected an object with `positive` and `negative`")
+        _check_input(pair["positive"], f"{at}.positive")
+        _check_input(pair["negative"], f"{at}.negative")
+        out.append((pair["positive"], pair["negative"]))
+    return out
+
+
+# ---- resolving vector inputs -----------------------------------------------------------------
+
+
+@dataclass
+class Resolved:
+    """A node's query with every vector input turned into a checked value of its vector."""
+
+    node: QueryNode
+    spec: VectorSpec | None
+    kind: str  # none | nearest | average | best_score | sum_scores | discover | context | fusion | order_by | sample
+    vectors: dict[str, Any] = field(default_factory=dict)
+    exclude: list[PointId] = field(default_factory=list)
+    children: list["Resolved"] = field(default_factory=list)
+
+
+def _is_id(raw: Any) -> bool:
+    return type(raw) is int or isinstance(raw, str)
+
+
+class _Lookup:
+    """Turns point ids into stored vectors of the lookup collection (one read per id)."""
+
+    def __init__(self, collection: Collection, resolver: Resolver, node: QueryNode, spec: VectorSpec) -> None:
+        self.same = node.lookup_from is None
+        self.collection = collection if self.same else resolver(node.lookup_from.collection)  # type: ignore[union-attr]
+        self.same = self.same or self.collection is collection
+        name = node.using if node.lookup_from is None or node.lookup_from.vector is None else node.lookup_from.vector
+        self.name = name
+        where = f"{node.where}lookup_from.vector"
+        try:
+            source = self.collection.config.vector(name)
+        except BadInput:
+            raise BadInput(f"{where}: Not existing vector name error: {name or '(default vector)'} in collection `{self.collection.name}`") from None
+        if (source.kind == "sparse") != (spec.kind == "sparse") or (spec.kind != "sparse" and source.size != spec.size):
+            raise BadInput(f"{where}: vector `{name}` of collection `{self.collection.name}` does not match the searched vector `{spec.name}`")
+        self.mentioned: list[PointId] = []
+
+    def vector(self, raw: Any, where: str) -> Any:
+        point_id = parse_point_id(raw, where)
+        with self.collection.reading():
+            located = self.collection.holder.locate([point_id])[0]
+            if located is None:
+                raise NotFound(f"No point with id {point_id} found")
+            segment, offset = located
+            storage = segment.vectors.get(self.name)
+            value = storage.get_json(np.asarray([offset])) [0] if storage is not None else None
+        if value is None:
+            raise BadInput(f"{where}: point {point_id} has no vector `{self.name or '(default vector)'}`")
+        if self.same:
+            self.mentioned.append(point_id)
+        return value
+
+
+def _value(raw: Any, spec: VectorSpec, where: str) -> Any:
+    """Check a literal vector against the vector it searches and convert it."""
+    if spec.kind == "sparse":
+        if not isinstance(raw, dict):
+            raise BadInput(f"{where}: vector `{spec.name}` is sparse, expected {{\"indices\": [...], \"values\": [...]}}")
+        if not all(type(i) is int for i in raw["indices"]) or not all(_is_number(v) for v in raw["values"]):
+            raise ValidationFailed(f"{where}: sparse vector indices must be integers and values numbers")
+        return canonical(raw["indices"], raw["values"])
+    if isinstance(raw, dict):
+        raise BadInput(f"{where}: vector `{spec.name or '(default vector)'}` is dense, got a sparse vector")
+    rows = raw if raw and isinstance(raw[0], list) else None
+    if spec.kind == "multi":
+        matrix = rows if rows is not None else [raw]
+        for row in matrix:
+            if len(row) != spec.size:
+                raise BadInput(f"{where}: Vector dimension error: expected dim: {spec.size}, got {len(row)}")
+        if not matrix:
+            raise BadInput(f"{where}: multivector must have at least one row")
+        return np.asarray(matrix, dtype=np.float32)
+    if rows is not None:
+        raise BadInput(f"{where}: vector `{spec.name or '(default vector)'}` is not a multivector, got an array of arrays")
+    if len(raw) != spec.size:
+        raise BadInput(f"{where}: Vector dimension error: expected dim: {spec.size}, got {len(raw)}")
+    return np.asarray(raw, dtype=np.float32)
+
+
+def resolve(node: QueryNode, collection: Collection, resolver: Resolver) -> Resolved:
+    """Resolve a node and its prefetches (reads other collections before the search starts)."""
+    query = node.query
+    children = [resolve(child, collection, resolver) for child in node.prefetches]
+    if query is None:
+        return Resolved(node, None, "none", children=children)
+    if isinstance(query, Fusion):
+        return Resolved(node, None, "fusion", children=children)
+    if isinstance(query, OrderBy):
+        if node.prefetches:
+            raise Unsupported(f"{node.where}query.order_by: order_by over prefetch results")
+        return Resolved(node, None, "order_by")
+    if isinstance(query, Sample):
+        return Resolved(node, None, "sample", children=children)
+    spec = _spec(collection, node)
+    lookup = _Lookup(collection, resolver, node, spec) if _mentions_ids(query) else None
+
+    def value(raw: Any, where: str) -> Any:
+        if _is_id(raw):
+            assert lookup is not None  # _mentions_ids saw this id
+            return _value(lookup.vector(raw, where), spec, where)
+        return _value(raw, spec, where)
+
+    at = f"{node.where}query"
+    out = Resolved(node, spec, "nearest", children=children)
+    if isinstance(query, Nearest):
+        out.vectors["query"] = value(query.vector, at)
+    elif isinstance(query, Recommend):
+        pos = [value(v, f"{at}.recommend.positive[{i}]") for i, v in enumerate(query.positive)]
+        neg = [value(v, f"{at}.recommend.negative[{i}]") for i, v in enumerate(query.negative)]
+        if query.strategy == "average_vector":
+            out.vectors["query"] = _average(spec, pos, neg)
+        else:
+            out.kind = query.strategy
+            out.vectors.update(positive=pos, negative=neg)
+    elif isinstance(query, Discover):
+        out.kind = "discover"
+        out.vectors["target"] = value(query.target, f"{at}.discover.target")
+        out.vectors["pairs"] = [(value(p, f"{at}.discover.context[{i}].positive"), value(n, f"{at}.discover.context[{i}].negative")) for i, (p, n) in enumerate(query.pairs)]
+    elif isinstance(query, Context):
+        out.kind = "context"
+        if not query.pairs:
+            raise BadInput(f"{at}.context: at least one context pair is required")
+        out.vectors["pairs"] = [(value(p, f"{at}.context[{i}].positive"), value(n, f"{at}.context[{i}].negative")) for i, (p, n) in enumerate(query.pairs)]
+    if lookup is not None:
+        out.exclude = list(dict.fromkeys(lookup.mentioned))
+    return out
+
+
+def _spec(collection: Collection, node: QueryNode) -> VectorSpec:
+    try:
+        return collection.config.vector(node.using)
+    except BadInput:
+        name = node.using or "(default vector)"
+        raise BadInput(f"{node.where}using: Not existing vector name error: {name}") from None
+
+
+def _mentions_ids(query: QueryForm) -> bool:
+    if isinstance(query, Nearest):
+        return _is_id(query.vector)
+    if isinstance(query, Recommend):
+        return any(_is_id(v) for v in [*query.positive, *query.negative])
+    if isinstance(query, (Discover, Context)):
+        targets = [query.target] if isinstance(query, Discover) else []
+        return any(_is_id(v) for v in [*targets, *(x for pair in query.pairs for x in pair)])
+    return False
+
+
+def _average(spec: VectorSpec, pos: list[Any], neg: list[Any]) -> Any:
+    """Qdrant's average_vector: avg(positive) + avg(positive) - avg(negative)."""
+    if spec.kind == "multi":
+        return np.concatenate([*pos, *(-m for m in neg)]).astype(np.float32)
+    if spec.kind == "sparse":
+        mean_pos = _sparse_mean(pos)
+        if not neg:
+            return mean_pos
+        mean_neg = _sparse_mean(neg)
+        idx = np.union1d(mean_pos[0], mean_neg[0])
+        p, n = _densify(mean_pos, idx), _densify(mean_neg, idx)
+        return idx, (p + p - n).astype(np.float32)
+    mean = np.mean(np.stack(pos), axis=0)
+    if neg:
+        return (mean + mean - np.mean(np.stack(neg), axis=0)).astype(np.float32)
+    return mean.astype(np.float32)
+
+
+def _densify(vec: tuple[np.ndarray, np.ndarray], idx: np.ndarray) -> np.ndarray:
+    out = np.zeros(idx.shape[0], dtype=np.float64)
+    out[np.searchsorted(idx, vec[0])] = vec[1]
+    return out
+
+
+def _sparse_mean(vectors: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+    idx = np.unique(np.concatenate([v[0] for v in vectors])) if vectors else np.zeros(0, np.uint32)
+    total = np.zeros(idx.shape[0], dtype=np.float64)
+    for v in vectors:
+        total += _densify(v, idx)
+    return idx, (total / len(vectors)).astype(np.float32)
+
+
+# ---- execution (under the collection's read lock) ---------------------------------------------
+
+
+def merge_filters(outer: Any, inner: Any) -> Any:
+    """Qdrant's Filter::merge_opts: clauses concatenated field-wise."""
+    if outer is None:
+        return inner
+    if inner is None:
+        return outer
+
+    def clause(value: Any) -> list[Any]:
+        if value is None:
+            return []
+        return value if isinstance(value, list) else [value]
+
+    merged: dict[str, Any] = {}
+    for key in ("must", "must_not", "should"):
+        items = clause(outer.get(key)) + clause(inner.get(key))
+        if items or outer.get(key) is not None or inner.get(key) is not None:
+            merged[key] = items
+    a, b = outer.get("min_should"), inner.get("min_should")
+    if a is not None or b is not None:
+        if a is None or b is None:
+            merged["min_should"] = a if a is not None else b
+        else:
+            merged["min_should"] = {"conditions": [*a["conditions"], *b["conditions"]], "min_count": max(a["min_count"], b["min_count"])}
+    return merged
+
+
+def _excluding(raw_filter: Any, ids: list[PointId]) -> Any:
+    if not ids:
+        return raw_filter
+    return merge_filters(raw_filter, {"must_not": [{"has_id": ids}]})
+
+
+class Executor:
+    """Runs resolved nodes against one collection; call `run` under its read lock."""
+
+    def __init__(self, collection: Collection) -> None:
+        self.collection = collection
+        self.segments = list(collection.holder.segments)
+
+    def run(self, res: Resolved, outer_filter: Any, k: int) -> list[Hit]:
+        node = res.node
+        raw_filter = _excluding(merge_filters(outer_filter, node.filter), res.exclude)
+        if not res.children:
+            return self._leaf(res, raw_filter, k, None)
+        sources = [self.run(child, raw_filter, child.node.limit) for child in res.children]
+        if res.kind == "fusion":
+            fused = fuse(node.query, sources, k)  # type: ignore[arg-type]
+            if node.score_threshold is not None:
+                fused = [h for h in fused if h.score >= node.score_threshold]
+            return fused
+        restrict: dict[int, list[int]] = {}
+        for source in sources:
+            for hit in source:
+                restrict.setdefault(hit.segment.segment_id, []).append(hit.offset)
+        if not restrict:
+            return []
+        return self._leaf(res, raw_filter, k, {sid: np.asarray(offs, dtype=np.int64) for sid, offs in restrict.items()})
+
+    def _leaf(self, res: Resolved, raw_filter: Any, k: int, restrict: dict[int, np.ndarray] | None) -> list[Hit]:
+        node = res.node
+        compiled = compile_filter(raw_filter, f"{node.where}filter")
+        if res.kind == "none":
+            return self._by_id(compiled, k, restrict)
+        if res.kind == "sample":
+            return self._sample(compiled, k, restrict)
+        if res.kind == "fusion":
+            raise BadInput(f"{node.where}query: a fusion query needs at least one prefetch")
+        spec = res.spec
+        assert spec is not None  # every vector kind resolved one
+        scorer: Any
+        if res.kind == "nearest":
+            query = res.vectors["query"]
+            stats = self._idf(spec, query[0]) if spec.kind == "sparse" else None
+            scorer = NearestScorer(spec, query, node.params, full_scan_vectors(self.collection.config, spec), stats)
+        else:
+            sparse_params = None
+            if spec.kind == "sparse" and spec.params.get("modifier", "none") in ("idf", "Idf", "IDF"):
+                sparse_params = lambda vec: {"idf_stats": sparse_idf_stats(self.segments, spec.name, vec[0])}  # noqa: E731
+            scorer = ExampleScorer(spec, res.kind, res.vectors, sparse_params)
+        return search_segments(self.segments, spec.name, scorer, compiled, k, node.score_threshold, restrict)
+
+    def _idf(self, spec: VectorSpec, indices: np.ndarray) -> Any:
+        if str(spec.params.get("modifier") or "none").lower() != "idf":
+            return None
+        return sparse_idf_stats(self.segments, spec.name, indices)
+
+    def _matching(self, compiled: Any, restrict: dict[int, np.ndarray] | None) -> list[tuple[Any, np.ndarray]]:
+        from pydrant.collection.search import candidates_in
+
+        out = []
+        for segment in self.segments:
+            allowed = None
+            if restrict is not None:
+                allowed = restrict.get(segment.segment_id)
+                if allowed is None:
+                    continue
+            out.append((segment, candidates_in(segment, compiled, allowed)))
+        return out
+
+    def _by_id(self, compiled: Any, k: int, restrict: dict[int, np.ndarray] | None) -> list[Hit]:
+        """No query: points in id order, score 1 (as Qdrant's scroll-backed query)."""
+        if restrict is None:
+            order = id_order(self.collection)
+            mask = filter_flat_mask(self.collection, order, compiled)
+            picked = np.flatnonzero(mask[order.flat])[:k]
+            return [
+                Hit(1.0, order.segments[int(order.seg[p])], int(order.off[p]), order.id_at(int(p)))
+                for p in picked.tolist()
+            ]
+        hits = []
+        for segment, offsets in self._matching(compiled, restrict):
+            hits.extend(Hit(1.0, segment, o, i) for o, i in zip(offsets.tolist(), segment.ids_at(offsets.tolist())))
+        hits.sort(key=lambda h: id_sort_key(h.point_id))
+        return hits[:k]
+
+    def _sample(self, compiled: Any, k: int, restrict: dict[int, np.ndarray] | None) -> list[Hit]:
+        pool = [(segment, o) for segment, offsets in self._matching(compiled, restrict) for o in offsets.tolist()] if restrict is not None else None
+        if pool is None:
+            parts = self._matching(compiled, None)
+            sizes = [offsets.shape[0] for _, offsets in parts]
+            total = sum(sizes)
+            picks = sorted(random.sample(range(total), min(k, total)))
+            bounds = np.cumsum([0] + sizes)
+            chosen = []
+            for p in picks:
+                seg_index = int(np.searchsorted(bounds, p, side="right") - 1)
+                segment, offsets = parts[seg_index]
+                chosen.append((segment, int(offsets[p - bounds[seg_index]])))
+        else:
+            chosen = random.sample(pool, min(k, len(pool)))
+        random.shuffle(chosen)
+        return [Hit(1.0, segment, o, segment.ids_at([o])[0]) for segment, o in chosen]
+
+
+def fuse(query: Fusion, sources: list[list[Hit]], k: int) -> list[Hit]:
+    """RRF or DBSF over prefetch results; ties keep first-seen order."""
+    scores: dict[PointId, float] = {}
+    first: dict[PointId, Hit] = {}
+    if query.method == "rrf":
+        for i, source in enumerate(sources):
+            weight = query.weights[i] if query.weights is not None else 1.0
+            for rank, hit in enumerate(source):
+                contribution = 0.0 if weight <= 0 else 1.0 / ((rank + 1.0) / weight + query.k - 1.0)
+                scores[hit.point_id] = scores.get(hit.point_id, 0.0) + contribution
+                first.setdefault(hit.point_id, hit)
+    else:
+        for source in sources:
+            if not source:
+                continue
+            values = np.asarray([h.score for h in source], dtype=np.float64)
+            if len(source) == 1:
+                normalised = np.full(1, 0.5)
+            else:
+                mean = values.mean()
+                std = np.sqrt(((values - mean) ** 2).sum() / (len(source) - 1))
+                normalised = np.full(len(source), 0.5) if std == 0 else (values - (mean - 3 * std)) / (6 * std)
+            for hit, value in zip(source, normalised.tolist()):
+                scores[hit.point_id] = scores.get(hit.point_id, 0.0) + value
+                first.setdefault(hit.point_id, hit)
+    ranked = sorted(scores.items(), key=lambda item: -item[1])[:k]
+    return [Hit(score, first[pid].segment, first[pid].offset, pid) for pid, score in ranked]
+
+
+# ---- public entry points ---------------------------------------------------------------------
+
+
+def _projection(collection: Collection, with_payload: Any, with_vector: Any) -> Projection:
+    return Projection(collection, False if with_payload is None else with_payload, False if with_vector is None else with_vector)
+
+
+def scored_points(projection: Projection, hits: list[Hit]) -> list[dict[str, Any]]:
+    scores = json_floats(np.asarray([h.score for h in hits], dtype=np.float32)).tolist()
+    out = []
+    for hit, score in zip(hits, scores):
+        out.extend(projection.records(hit.segment, [hit.offset], [{"score": score, "version": hit.version}]))
+    return out
+
+
+def prepare(collection: Collection, body: QueryBody, resolver: Resolver, where: str = "") -> tuple[Resolved, Projection]:
+    node = parse_node(body, where)
+    return resolve(node, collection, resolver), _projection(collection, body.with_payload, body.with_vector)
+
+
+def query_points(collection: Collection, raw: Any, resolver: Resolver, where: str = "") -> dict[str, Any]:
+    """POST /points/query: {"points": [ScoredPoint...]}."""
+    body: QueryBody = decode_model(raw, QueryBody, f"$.{where}" if where else "")
+    res, projection = prepare(collection, body, resolver, where)
+    offset = body.offset or 0
+    if res.kind == "order_by":
+        return {"points": _order_by(collection, res, body, offset)}
+    with collection.reading():
+        hits = Executor(collection).run(res, None, res.node.limit + offset)[offset:]
+        return {"points": scored_points(projection, hits)}
+
+
+def query_batch(collection: Collection, searches: list[Any], resolver: Resolver) -> list[dict[str, Any]]:
+    return [query_points(collection, raw, resolver, f"searches[{i}].") for i, raw in enumerate(searches)]
+
+
+def _order_by(collection: Collection, res: Resolved, body: QueryBody, offset: int) -> list[dict[str, Any]]:
+    try:
+        from pydrant.collection.order_by import scroll_ordered
+    except ImportError:
+        raise Unsupported("query.order_by: ordering by a payload field is not available yet") from None
+    compiled = compile_filter(body.filter, "filter")
+    records = scroll_ordered(collection, compiled, res.node.query.raw, res.node.limit + offset, body.with_payload or False, body.with_vector or False)  # type: ignore[union-attr]
+    records = records[offset:]
+    with collection.reading():
+        located = collection.holder.locate([r["id"] for r in records])
+    out = []
+    for record, loc in zip(records, located):
+        version = int(loc[0].tracker.versions[loc[1]]) if loc is not None else 0
+        out.append({**record, "score": 1.0, "version": version})
+    return out
+
+
+# ---- groups -----------------------------------------------------------------------------------
+
+
+def _group_ids(payload: Any, path: Any) -> list[Any] | None:
+    """Group values of a point: strings and integers; one value of another type drops it."""
+    values = values_at(payload, path)
+    if not values:
+        return None
+    if any(type(v) not in (str, int) for v in values):
+        return None
+    return list(dict.fromkeys(values))
+
+
+def _widen_prefetch_limits(res: Resolved, limit: int) -> None:
+    for child in res.children:
+        child.node.limit = limit
+        _widen_prefetch_limits(child, limit)
+
+
+def query_groups(collection: Collection, raw: Any, resolver: Resolver) -> dict[str, Any]:
+    """POST /points/query/groups: {"groups": [{id, hits, lookup?}...]}."""
+    body: QueryGroupsBody = decode_model(raw, QueryGroupsBody)
+    if not body.group_by:
+        raise ValidationFailed("group_by: must not be empty")
+    path = checked_path(body.group_by, "group_by")
+    group_size = body.group_size or 3
+    n_groups = body.limit or DEFAULT_LIMIT
+    res, projection = prepare(collection, body, resolver)
+    if res.kind == "order_by":
+        raise Unsupported("query.order_by: grouping an order_by query")
+    with collection.reading():
+        total = collection.holder.live_count()
+        _widen_prefetch_limits(res, max(total, 1))
+        k = max(n_groups * group_size * 4, 64)
+        while True:
+            hits = Executor(collection).run(res, None, k)
+            groups = _collect_groups(hits, path, group_size)
+            first = list(groups.values())[:n_groups]
+            complete = len(first) == n_groups and all(len(g) == group_size for g in first)
+            if complete or len(hits) < k or k >= total:
+                break
+            k = min(k * 4, total)
+        out = []
+        for group_id, group_hits in list(groups.items())[:n_groups]:
+            out.append({"id": group_id, "hits": scored_points(projection, group_hits)})
+    if body.with_lookup is not None:
+        _add_lookups(out, body, resolver)
+    return {"groups": out}
+
+
+def _collect_groups(hits: list[Hit], path: Any, group_size: int) -> dict[Any, list[Hit]]:
+    groups: dict[Any, list[Hit]] = {}
+    for hit in hits:
+        values = _group_ids(hit.segment.payloads[hit.offset], path)
+        if values is None:
+            continue
+        for value in values:
+            # bool is an int subclass but not a group id; type() keeps 1 and "1" apart too
+            key = (type(value).__name__, value)
+            members = groups.setdefault(key, [])  # type: ignore[arg-type]
+            if len(members) < group_size:
+                members.append(hit)
+    return {key[1]: members for key, members in groups.items()}  # type: ignore[index]
+
+
+def _add_lookups(groups: list[dict[str, Any]], body: QueryGroupsBody, resolver: Resolver) -> None:
+    from pydrant.collection.read import retrieve
+
+    lookup = body.with_lookup
+    if isinstance(lookup, str):
+        name, with_payload, with_vectors = lookup, True, False
+    else:
+        assert lookup is not None
+        name = lookup.collection
+        with_payload = True if lookup.with_payload is None else lookup.with_payload
+        with_vectors = False if lookup.with_vectors is None else lookup.with_vectors
+    target = resolver(name)
+    for group in groups:
+        try:
+            point_id = parse_point_id(group["id"], "group id")
+        except ValidationFailed:
+            group["lookup"] = None
+            continue
+        records = retrieve(target, [point_id], with_payload, with_vectors)
+        group["lookup"] = records[0] if records else None

@@ -1,0 +1,226 @@
+"""Vector search over a collection: a per-segment planner, scorers, and the top-k merge.
+
+Callers hold the collection's read lock. Each segment searches its own candidates (live points
+matching the filter, optionally restricted to given offsets) and returns at most k hits; the
+collection merges them. Dense segments with an HNSW graph search it (filter applied inside the
+traversal) only when the candidates exceed full_scan_threshold; otherwise, and whenever the
+graph returned fewer hits than the candidates allow, they are scored exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol, Sequence
+
+import numpy as np
+
+from pydrant.collection.config import CollectionConfig, VectorSpec
+from pydrant.models.ids import PointId, id_sort_key
+from pydrant.segment.filtering.evaluate import evaluate
+from pydrant.segment.segment import Segment
+from pydrant.segment.vector_index.distance import EUCLID, MANHATTAN, higher_is_better, top_k
+
+EPSILON = np.float32(1.1920929e-7)  # f32::EPSILON, used by Qdrant's context scoring
+
+
+@dataclass
+class Hit:
+    score: float
+    segment: Segment
+    offset: int
+    point_id: PointId
+
+    @property
+    def version(self) -> int:
+        return int(self.segment.tracker.versions[self.offset])
+
+
+class Scorer(Protocol):
+    higher_is_better: bool
+
+    def top(self, storage: Any, candidates: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Best k of `candidates` (sorted offsets of live, matching points) in one segment."""
+        ...
+
+
+def full_scan_vectors(config: CollectionConfig, spec: VectorSpec) -> int:
+    """full_scan_threshold (KB; vector-level setting wins) as a number of dense vectors."""
+    hnsw = {**config.raw.get("hnsw_config", {}), **(spec.params.get("hnsw_config") or {})}
+    kb = int(hnsw.get("full_scan_threshold", 10000))
+    return kb * 1024 // max(1, spec.size * 4)
+
+
+class NearestScorer:
+    """Plain nearest-neighbour search with one query vector (dense, multi or sparse)."""
+
+    def __init__(self, spec: VectorSpec, query: Any, params: dict[str, Any], full_scan: int, idf_stats: Any = None) -> None:
+        self.query = query
+        self.params = params
+        self.full_scan = full_scan
+        self.idf_stats = idf_stats
+        self.higher_is_better = spec.kind == "sparse" or higher_is_better(spec.distance)
+        self.last_plan = ""  # "exact" | "hnsw" | "sparse", for tests and diagnostics
+
+    def top(self, storage: Any, candidates: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        if storage.kind == "sparse":
+            self.last_plan = "sparse"
+            return storage.search(self.query, k, candidates, {"idf_stats": self.idf_stats} if self.idf_stats else {})  # type: ignore[no-any-return]
+        index = getattr(storage, "index", None)
+        if index is not None and not self.params.get("exact") and candidates.shape[0] >= self.full_scan:
+            self.last_plan = "hnsw"
+            offsets, scores = storage.search(self.query, k, candidates, {"hnsw_ef": self.params.get("hnsw_ef")})
+            with_vector = int(np.count_nonzero(storage.has_mask(int(candidates[-1]) + 1)[candidates]))
+            if offsets.shape[0] >= min(k, with_vector):
+                return offsets, scores
+            # The graph could not reach enough matching points (a tight filter): never return
+            # fewer than `limit` when enough points match.
+        self.last_plan = "exact"
+        return storage.search(self.query, k, candidates, {"exact": True})  # type: ignore[no-any-return]
+
+
+def _fast_sigmoid(x: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        out = x / (np.float32(1.0) + np.abs(x))
+    return np.where(np.isinf(x), x, out).astype(np.float32)
+
+
+def _scaled_sigmoid(x: np.ndarray) -> np.ndarray:
+    return (np.float32(0.5) * (_fast_sigmoid(x) + np.float32(1.0))).astype(np.float32)
+
+
+class ExampleScorer:
+    """Recommend (best_score, sum_scores), discover and context: scores built from Qdrant's
+    internal similarities to several example vectors, always higher-is-better, exact."""
+
+    higher_is_better = True
+
+    def __init__(self, spec: VectorSpec, kind: str, examples: dict[str, Any], sparse_params: Any = None) -> None:
+        self.spec = spec
+        self.kind = kind
+        self.examples = examples
+        self.sparse_params = sparse_params  # example index -> params (IDF stats) for sparse
+
+    def _internal(self, storage: Any, vector: Any, offsets: np.ndarray) -> np.ndarray:
+        if storage.kind == "sparse":
+            params = self.sparse_params(vector) if self.sparse_params is not None else None
+            return np.nan_to_num(storage.score_offsets(vector, offsets, params)).astype(np.float32)
+        raw = storage.score_offsets(vector, offsets).astype(np.float32)
+        if self.spec.distance == EUCLID:
+            return -(raw * raw)
+        if self.spec.distance == MANHATTAN:
+            return -raw
+        return raw
+
+    def _scores(self, storage: Any, offsets: np.ndarray) -> np.ndarray:
+        n = offsets.shape[0]
+        ex = self.examples
+        if self.kind in ("best_score", "sum_scores"):
+            pos = [self._internal(storage, v, offsets) for v in ex["positive"]]
+            neg = [self._internal(storage, v, offsets) for v in ex["negative"]]
+            if self.kind == "sum_scores":
+                zero = np.zeros(n, dtype=np.float32)
+                return (sum(pos, zero) - sum(neg, zero)).astype(np.float32)
+            best_pos = np.max(pos, axis=0) if pos else np.full(n, -np.inf, dtype=np.float32)
+            best_neg = np.max(neg, axis=0) if neg else np.full(n, -np.inf, dtype=np.float32)
+            return np.where(best_pos > best_neg, _scaled_sigmoid(best_pos), -_scaled_sigmoid(best_neg)).astype(np.float32)
+        if self.kind == "discover":
+            ranks = np.zeros(n, dtype=np.float32)
+            for positive, negative in ex["pairs"]:
+                ranks += np.sign(self._internal(storage, positive, offsets) - self._internal(storage, negative, offsets))
+            return (ranks + _scaled_sigmoid(self._internal(storage, ex["target"], offsets))).astype(np.float32)
+        total = np.zeros(n, dtype=np.float32)
+        for positive, negative in ex["pairs"]:
+            diff = self._internal(storage, positive, offsets) - self._internal(storage, negative, offsets) - EPSILON
+            total += _fast_sigmoid(np.minimum(diff, np.float32(0.0)))
+        return total
+
+    def top(self, storage: Any, candidates: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        offsets = candidates[storage.has_mask(int(candidates[-1]) + 1)[candidates]]
+        if offsets.shape[0] == 0:
+            return offsets, np.zeros(0, dtype=np.float32)
+        scores = self._scores(storage, offsets)
+        best = top_k(-scores, offsets, k)
+        return offsets[best], scores[best]
+
+
+def candidates_in(segment: Segment, compiled_filter: Any, restrict: np.ndarray | None) -> np.ndarray:
+    """Sorted offsets of live points of `segment` matching the filter (within `restrict`)."""
+    live = segment.tracker.live
+    if restrict is None:
+        mask = live if compiled_filter is None else evaluate(compiled_filter, segment) & live
+        return np.flatnonzero(mask)
+    offsets = np.unique(restrict)
+    offsets = offsets[live[offsets]]
+    if compiled_filter is not None and offsets.shape[0]:
+        offsets = offsets[evaluate(compiled_filter, segment)[offsets]]
+    return offsets
+
+
+def passes(scores: np.ndarray, threshold: float | None, higher: bool) -> np.ndarray:
+    """Qdrant's score_threshold: strictly better than the threshold."""
+    if threshold is None:
+        return np.ones(scores.shape[0], dtype=bool)
+    return scores > np.float32(threshold) if higher else scores < np.float32(threshold)
+
+
+def search_segments(
+    segments: Sequence[Segment],
+    name: str,
+    scorer: Scorer,
+    compiled_filter: Any,
+    k: int,
+    score_threshold: float | None = None,
+    restrict: dict[int, np.ndarray] | None = None,
+) -> list[Hit]:
+    """Top-k hits over all segments, best first (ties by point id), each id at most once."""
+    hits: list[Hit] = []
+    if k <= 0:
+        return hits
+    for segment in segments:
+        storage = segment.vectors.get(name)
+        if storage is None or segment.live_count == 0:
+            continue
+        allowed = None
+        if restrict is not None:
+            allowed = restrict.get(segment.segment_id)
+            if allowed is None:
+                continue
+        candidates = candidates_in(segment, compiled_filter, allowed)
+        if candidates.shape[0] == 0:
+            continue
+        offsets, scores = scorer.top(storage, candidates, k)
+        keep = passes(scores, score_threshold, scorer.higher_is_better) & ~np.isnan(scores)
+        offsets, scores = offsets[keep], scores[keep]
+        ids = segment.ids_at(offsets.tolist())
+        hits.extend(Hit(float(s), segment, int(o), i) for s, o, i in zip(scores.tolist(), offsets.tolist(), ids))
+    return merge_hits(hits, k, scorer.higher_is_better)
+
+
+def merge_hits(hits: list[Hit], k: int, higher: bool) -> list[Hit]:
+    sign = -1.0 if higher else 1.0
+    hits.sort(key=lambda h: (sign * h.score, id_sort_key(h.point_id)))
+    out: list[Hit] = []
+    seen: set[PointId] = set()
+    for hit in hits:
+        if hit.point_id in seen:
+            continue
+        seen.add(hit.point_id)
+        out.append(hit)
+        if len(out) == k:
+            break
+    return out
+
+
+def sparse_idf_stats(segments: Sequence[Segment], name: str, indices: Any) -> tuple[int, np.ndarray]:
+    """Collection-wide (points with this vector, document frequency per index) for IDF."""
+    idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+    total_docs = 0
+    total_df = np.zeros(idx.shape[0], dtype=np.int64)
+    for segment in segments:
+        storage = segment.vectors.get(name)
+        if storage is None:
+            continue
+        n_docs, df = storage.idf_stats(idx)
+        total_docs += int(n_docs)
+        total_df += df
+    return total_docs, total_df

@@ -1,0 +1,131 @@
+"""Wire models of the Query API bodies and the parsed query forms they carry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Union
+
+from msgspec import Meta, Struct
+from typing_extensions import Annotated
+
+from pydrant.models.points import Body
+
+PositiveInt = Annotated[int, Meta(ge=1)]
+
+
+class SearchParamsBody(Body):
+    hnsw_ef: Union[PositiveInt, None] = None
+    exact: bool = False
+    quantization: Any = None
+    indexed_only: bool = False
+    acorn: Any = None
+    idf: Any = None
+
+
+class LookupLocationBody(Body):
+    collection: str
+    vector: Union[str, None] = None
+    shard_key: Any = None
+
+
+class PrefetchBody(Body):
+    prefetch: Any = None
+    query: Any = None
+    using: Union[str, None] = None
+    filter: Any = None
+    params: Union[SearchParamsBody, None] = None
+    score_threshold: Union[float, None] = None
+    limit: Union[PositiveInt, None] = None
+    lookup_from: Union[LookupLocationBody, None] = None
+
+
+class QueryBody(PrefetchBody):
+    offset: Union[Annotated[int, Meta(ge=0)], None] = None
+    with_vector: Any = None
+    with_payload: Any = None
+    shard_key: Any = None
+
+
+class WithLookupBody(Body):
+    collection: str
+    with_payload: Any = True
+    with_vectors: Any = None
+
+
+class QueryGroupsBody(QueryBody):
+    group_by: Annotated[str, Meta(min_length=1)] = ""
+    group_size: Union[PositiveInt, None] = None
+    with_lookup: Union[str, WithLookupBody, None] = None
+
+
+class QueryBatchBody(Body):
+    searches: list[Any]
+
+
+class SearchMatrixBody(Body):
+    filter: Any = None
+    sample: Union[Annotated[int, Meta(ge=2)], None] = None
+    limit: Union[PositiveInt, None] = None
+    using: Union[str, None] = None
+    shard_key: Any = None
+
+
+# ---- parsed query forms (vector inputs are still raw JSON: list, sparse dict or point id) ----
+
+
+@dataclass(frozen=True)
+class Nearest:
+    vector: Any
+
+
+@dataclass(frozen=True)
+class Recommend:
+    positive: list[Any]
+    negative: list[Any]
+    strategy: Literal["average_vector", "best_score", "sum_scores"]
+
+
+@dataclass(frozen=True)
+class Discover:
+    target: Any
+    pairs: list[tuple[Any, Any]]
+
+
+@dataclass(frozen=True)
+class Context:
+    pairs: list[tuple[Any, Any]]
+
+
+@dataclass(frozen=True)
+class Fusion:
+    method: Literal["rrf", "dbsf"]
+    k: int = 2  # Qdrant's default RRF ranking constant
+    weights: list[float] | None = None
+
+
+@dataclass(frozen=True)
+class OrderBy:
+    raw: Any
+
+
+@dataclass(frozen=True)
+class Sample:
+    kind: str = "random"
+
+
+QueryForm = Union[Nearest, Recommend, Discover, Context, Fusion, OrderBy, Sample]
+
+
+@dataclass
+class QueryNode:
+    """One level of a query: its own query, filter and limit, and the prefetches under it."""
+
+    query: QueryForm | None
+    using: str
+    filter: Any
+    limit: int
+    score_threshold: float | None
+    params: dict[str, Any]
+    lookup_from: LookupLocationBody | None
+    prefetches: list["QueryNode"] = field(default_factory=list)
+    where: str = ""
