@@ -172,8 +172,63 @@ def scroll(
         return records, next_offset
 
 
-def count(collection: Collection, compiled_filter: Any) -> int:
+def count(collection: Collection, compiled_filter: Any, exact: bool = True) -> int:
     with collection.reading():
         if compiled_filter is None:
             return collection.holder.live_count()
+        if not exact:
+            estimate = _estimate(collection, compiled_filter)
+            if estimate is not None:
+                return estimate
         return sum(len(collection.holder.matching(s, compiled_filter)) for s in collection.holder.segments)
+
+
+def _estimate(collection: Collection, compiled_filter: Any) -> int | None:
+    """Approximate count from payload indexes alone: a filter of only `must` conditions is
+    bounded by its most selective indexed condition. None when indexes cannot tell."""
+    from pydrant.segment.filtering.evaluate import estimate_cardinality
+
+    if compiled_filter.should or compiled_filter.must_not or compiled_filter.min_should or not compiled_filter.must:
+        return None
+    total = 0
+    for segment in collection.holder.segments:
+        estimates = [estimate_cardinality(cond, segment) for cond in compiled_filter.must]
+        known = [e for e in estimates if e is not None]
+        if not known:
+            return None
+        total += min(min(known), segment.live_count)
+    return total
+
+
+FACET_TYPES = ("keyword", "integer", "bool", "uuid")
+
+
+def facet(collection: Collection, key: str, compiled_filter: Any, limit: int) -> list[dict[str, Any]]:
+    """Value counts, largest first, ties by value (Qdrant's order); exact counts always."""
+    from pydrant.errors import BadInput
+
+    with collection.reading():
+        schema = collection.applier.payload_schema.get(key)
+        data_type = schema if isinstance(schema, str) else (schema or {}).get("type")
+        if data_type not in FACET_TYPES:
+            raise BadInput(
+                f"Index required but not found for \"{key}\" of one of the following types: [keyword, integer, bool, uuid]. "
+                "Help: Create an index for this key or use a different filter."
+            )
+        totals: dict[Any, int] = {}
+        for segment in collection.holder.segments:
+            index = segment.field_index(key)
+            if index is None:
+                continue
+            for value, n in index.value_counts(collection.holder.matching(segment, compiled_filter)).items():
+                totals[value] = totals.get(value, 0) + n
+    ranked = sorted(totals.items(), key=lambda item: (-item[1], _facet_order(item[0])))
+    return [{"value": value, "count": n} for value, n in ranked[:limit]]
+
+
+def _facet_order(value: Any) -> tuple[int, Any]:
+    if isinstance(value, bool):
+        return (0, value)
+    if isinstance(value, (int, float)):
+        return (1, value)
+    return (2, str(value))

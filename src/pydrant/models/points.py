@@ -65,6 +65,14 @@ class CountBody(Body):
     shard_key: Any = None
 
 
+class FacetBody(Body):
+    key: str
+    limit: Union[Annotated[int, Meta(ge=1)], None] = None
+    filter: Any = None
+    exact: Union[bool, None] = None
+    shard_key: Any = None
+
+
 class CreateIndexBody(Body):
     field_name: str
     field_schema: Any = None

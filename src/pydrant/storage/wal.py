@@ -256,6 +256,7 @@ class Wal:
             except StorageFailure as err:
                 # After a failed fsync the kernel may have dropped the dirty pages; a retry
                 # could "succeed" without them, so nothing more is acknowledged.
+                self._broken = err
                 raise
             for handle in retired:
                 handle.close()

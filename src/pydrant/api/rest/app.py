@@ -48,6 +48,8 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", C + "/points/payload/clear", pts.clear_payload),
     ("POST", C + "/points/scroll", pts.scroll_points),
     ("POST", C + "/points/count", pts.count_points),
+    ("POST", C + "/points/batch", pts.batch_update),
+    ("POST", C + "/facet", pts.facet),
     ("POST", C + "/points/query", qry.query_points),
     ("POST", C + "/points/query/batch", qry.query_batch),
     ("POST", C + "/points/query/groups", qry.query_groups),

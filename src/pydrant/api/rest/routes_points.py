@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from pydrant.api.rest.context import RequestContext, update_result
 from pydrant.collection import read, updates
 from pydrant.collection.config import decode_model
-from pydrant.errors import NotFound
+from pydrant.errors import NotFound, ValidationFailed
 from pydrant.models.ids import parse_path_point_id, parse_point_id
-from pydrant.models.points import CountBody, RetrieveBody, ScrollBody
+from pydrant.models.points import CountBody, FacetBody, RetrieveBody, ScrollBody
 from pydrant.segment.filtering.compile import compile_filter
 
 
@@ -86,4 +88,45 @@ def count_points(ctx: RequestContext) -> Any:
     collection = ctx.collection()
     request: CountBody = decode_model(ctx.json_object(), CountBody)
     compiled = compile_filter(request.filter, "filter")
-    return {"count": read.count(collection, compiled)}
+    return {"count": read.count(collection, compiled, request.exact)}
+
+
+_BATCH_PREPARERS: dict[str, Any] = {
+    "upsert": lambda c, body: updates.prepare_upsert(c, msgspec.json.encode(body)),
+    "delete": updates.prepare_delete,
+    "set_payload": updates.prepare_set_payload,
+    "overwrite_payload": lambda c, body: updates.prepare_set_payload(c, body, overwrite=True),
+    "delete_payload": updates.prepare_delete_payload,
+    "clear_payload": updates.prepare_clear_payload,
+    "update_vectors": lambda c, body: updates.prepare_update_vectors(c, msgspec.json.encode(body)),
+    "delete_vectors": updates.prepare_delete_vectors,
+}
+
+
+def batch_update(ctx: RequestContext) -> Any:
+    """Operations run in order, each logged and applied on its own: not a transaction. When one
+    fails, the ones before it stay applied and the answer is that error (as Qdrant does)."""
+    collection = ctx.collection()
+    wait, timeout = ctx.write_params()
+    body = ctx.json_object()
+    operations = body.get("operations")
+    if not isinstance(operations, list):
+        raise ValidationFailed("operations: expected a list of update operations")
+    for i, operation in enumerate(operations):  # shape check of the whole batch first
+        if not isinstance(operation, dict) or len(operation) != 1 or next(iter(operation)) not in _BATCH_PREPARERS:
+            raise ValidationFailed(f"operations[{i}]: expected an object with exactly one of {', '.join(_BATCH_PREPARERS)}")
+    results = []
+    for operation in operations:
+        (kind, op_body), = operation.items()
+        prepared = _BATCH_PREPARERS[kind](collection, op_body)
+        result = collection.write(prepared.build, wait, timeout, prepared.needs_current_state)
+        results.append(update_result(result))
+    return results
+
+
+def facet(ctx: RequestContext) -> Any:
+    """Counts of the values of an indexed keyword / integer / bool key among filtered points."""
+    collection = ctx.collection()
+    request: FacetBody = decode_model(ctx.json_object(), FacetBody)
+    compiled = compile_filter(request.filter, "filter")
+    return {"hits": read.facet(collection, request.key, compiled, request.limit or 10)}

@@ -11,7 +11,7 @@ from functools import lru_cache
 # space) only once seconds are given. A missing zone means UTC.
 _PATTERN = re.compile(
     r"(\d{4})-(\d{1,2})-(\d{1,2})"
-    r"(?:[T ](\d{1,2}):(\d{1,2})"
+    r"(?:[Tt ](\d{1,2}):(\d{1,2})"
     r"(?::(\d{1,2})(?:\.(\d+))?"
     r"( ?(?:Z|[+-]\d{2}(?::?\d{2}(?::?\d{2})?)?))?"
     r")?)?"

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 from typing import Any, Protocol, Union, runtime_checkable
 
 import numpy as np
+
+from pydrant.storage.atomic import write_atomic
 
 Candidates = Union[np.ndarray, None]
 """A bool mask over offsets, an int64 array of offsets, or None for every stored vector."""
@@ -113,17 +114,7 @@ def candidate_offsets(candidates: Candidates, has: np.ndarray) -> np.ndarray:
 
 
 def write_file(path: Path, data: bytes) -> None:
-    """Write `data` atomically, through the storage layer's helper when it is present."""
-    try:
-        from pydrant.storage.atomic import write_atomic
-    except ImportError:  # the storage primitives land in parallel; same contract meanwhile
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        return
+    """Write `data` crash-safely (temp file, fsync, rename)."""
     write_atomic(path, data)
 
 
