@@ -105,7 +105,7 @@ def test_index_save_load(tmp_path: Path, data) -> None:
     s.build_index(None)
     assert s.index.index.hnsw.efConstruction == 40
     files = s.save(tmp_path, "d")
-    assert sorted(files) == ["d.dense.npz", "d.hnsw.faiss"]
+    assert sorted(files) == ["d.dense.npy", "d.dense.npz", "d.hnsw.faiss"]
     t = load_storage("dense", tmp_path, "d", cfg)
     assert t.index is not None
     for q in queries[:5]:

@@ -102,3 +102,19 @@ def test_save_load_round_trip(tmp_path: Path, datatype: str) -> None:
     q = np.full(5, 50, dtype=np.float32)
     for got, want in zip(t.search(q, 5, None, None), s.search(q, 5, None, None)):
         np.testing.assert_array_equal(got, want)
+
+
+def test_on_disk_loads_memory_mapped_and_stays_writable(tmp_path: Path) -> None:
+    cfg = {"size": 3, "distance": "Euclid", "on_disk": True}
+    s = make_storage("dense", cfg)
+    s.set(np.arange(10), np.arange(30, dtype=np.float32).reshape(10, 3))
+    s.save(tmp_path, "od")
+    t = load_storage("dense", tmp_path, "od", cfg)
+    assert isinstance(t._data, np.memmap)
+    t.set(np.array([2]), np.array([[100, 100, 100]], dtype=np.float32))  # copy-on-write
+    t.set(np.array([20]), np.array([[1, 1, 1]], dtype=np.float32))  # grows into RAM
+    assert t.get_json(np.array([2, 20])) == [[100.0, 100.0, 100.0], [1.0, 1.0, 1.0]]
+    again = load_storage("dense", tmp_path, "od", cfg)
+    assert again.get_json(np.array([2, 20])) == [[6.0, 7.0, 8.0], None]  # file untouched
+    offsets, scores = t.search(np.zeros(3, dtype=np.float32), 2, None, None)
+    assert offsets.tolist() == [20, 0] and scores[0] == np.float32(np.sqrt(3))

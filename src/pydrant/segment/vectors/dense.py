@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +174,10 @@ class DenseStorage:
         self._hnsw_effective = cfg
         return True
 
+    def indexed_count(self) -> int:
+        """Vectors served by the HNSW graph (0 without one)."""
+        return self.index.size if self.index is not None else 0
+
     def _full_scan_vectors(self) -> int:
         kb = self._hnsw_effective.get("full_scan_threshold", DEFAULT_FULL_SCAN_THRESHOLD_KB)
         return int(kb) * 1024 // max(1, self.dim * 4)
@@ -196,16 +201,14 @@ class DenseStorage:
     def search(
         self, query: Any, k: int, candidates: Candidates, params: dict[str, Any] | None = None
     ) -> SearchResult:
-        """Top-k; exact unless an HNSW graph exists, `exact` is not requested and the
-        candidate set is larger than full_scan_threshold (Qdrant's planner rule)."""
+        """Top-k, exact unless an HNSW graph exists and either the caller chose it (passed
+        `hnsw_ef`, possibly None: the collection's planner has decided) or, with no choice
+        made, the candidates exceed full_scan_threshold (Qdrant's rule). `exact` always wins."""
         params = params or {}
         q = self.prepare_query(query)
         offsets = candidate_offsets(candidates, self._has)
-        if (
-            self.index is not None
-            and not params.get("exact")
-            and offsets.shape[0] >= self._full_scan_vectors()
-        ):
+        use_graph = "hnsw_ef" in params or offsets.shape[0] >= self._full_scan_vectors()
+        if self.index is not None and not params.get("exact") and use_graph:
             allowed = None
             if offsets.shape[0] < self.index.size:
                 # Cleared points stay in the graph; the mask keeps them out during traversal.
@@ -229,36 +232,52 @@ class DenseStorage:
     # -- persistence ------------------------------------------------------------------
 
     def save(self, directory: Path, prefix: str) -> list[str]:
+        """Rows go to a plain .npy (memory-mappable for `on_disk`), the mask and graph
+        labels to an .npz, the faiss graph to its own file."""
         directory = Path(directory)
         stored = np.flatnonzero(self._has)
         end = int(stored[-1]) + 1 if stored.shape[0] else 0
-        name = f"{prefix}.dense.npz"
-        files = [name]
-        arrays = {"data": self._data[:end], "has": self._has[:end]}
+        rows_name, meta_name = f"{prefix}.dense.npy", f"{prefix}.dense.npz"
+        files = [rows_name, meta_name]
+        buf = io.BytesIO()
+        np.save(buf, np.ascontiguousarray(self._data[:end]), allow_pickle=False)
+        write_file(directory / rows_name, buf.getvalue())
+        meta = {"has": self._has[:end]}
         if self.index is not None:
             blob, labels = self.index.to_bytes()
-            arrays["hnsw_labels"] = labels
+            meta["hnsw_labels"] = labels
             hnsw_name = f"{prefix}.hnsw.faiss"
             write_file(directory / hnsw_name, blob)
             files.append(hnsw_name)
-        write_file(directory / name, npz_bytes(**arrays))
+        write_file(directory / meta_name, npz_bytes(**meta))
         return files
 
     @classmethod
     def load(cls, directory: Path, prefix: str, config: dict[str, Any]) -> "DenseStorage":
+        """With `on_disk`, rows stay memory-mapped copy-on-write: pages are read on demand
+        and writes never touch the file (a later save replaces it atomically)."""
         directory = Path(directory)
         storage = cls(config)
-        arrays = read_npz(directory / f"{prefix}.dense.npz")
-        data, has = arrays["data"], arrays["has"]
-        storage._reserve(has.shape[0])
-        storage._data[: has.shape[0]] = data
-        storage._has[: has.shape[0]] = has
+        meta = read_npz(directory / f"{prefix}.dense.npz")
+        mode = "c" if config.get("on_disk") else None
+        data = np.load(directory / f"{prefix}.dense.npy", mmap_mode=mode, allow_pickle=False)
+        has = meta["has"]
+        if mode is not None and data.shape[0]:
+            storage._data = data
+            storage._has = has.copy()
+        else:
+            storage._reserve(has.shape[0])
+            storage._data[: has.shape[0]] = data
+            storage._has[: has.shape[0]] = has
         if storage._track_sqnorms:
-            r = storage._data[: has.shape[0]]
-            storage._sqnorms[: has.shape[0]] = np.einsum("ij,ij->i", r, r)
+            sq = np.zeros(storage._data.shape[0], dtype=np.float32)
+            for lo in range(0, has.shape[0], 65536):  # blockwise: keeps mmap reads sequential
+                r = np.asarray(storage._data[lo : lo + 65536], dtype=np.float32)
+                sq[lo : lo + r.shape[0]] = np.einsum("ij,ij->i", r, r)
+            storage._sqnorms = sq
         hnsw_path = directory / f"{prefix}.hnsw.faiss"
-        if "hnsw_labels" in arrays and hnsw_path.exists():
+        if "hnsw_labels" in meta and hnsw_path.exists():
             storage.index = hnsw.HnswIndex.from_bytes(
-                hnsw_path.read_bytes(), arrays["hnsw_labels"], storage.distance
+                hnsw_path.read_bytes(), meta["hnsw_labels"], storage.distance
             )
         return storage
