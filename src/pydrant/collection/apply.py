@@ -80,7 +80,7 @@ class Applier:
         for segment in self.holder.segments:
             segment.create_index(key, schema)
 
-    def _seal_threshold(self) -> int:
+    def seal_threshold(self) -> int:
         """Points an appendable segment takes before it is sealed (Qdrant's indexing_threshold
         is in KB of vectors; 1 KB = one 256-dim float32 vector)."""
         config = self.config()
@@ -90,7 +90,7 @@ class Applier:
 
     def target_segment(self) -> Segment:
         segment = self.holder.appendable(self._specs())
-        if segment.size >= self._seal_threshold():
+        if segment.size >= self.seal_threshold():
             segment.appendable = False
             segment.dirty.add("ids")
             segment = self.holder.new_segment(self._specs())
@@ -178,10 +178,32 @@ class Applier:
             current = segment.payloads
             segment.set_payloads(np.asarray(unique, dtype=np.int64), [change(current[o]) for o in unique], version)
 
+    def move_points(self, source: Segment, offsets: np.ndarray) -> np.ndarray:
+        """Copy points (ids, versions, payloads, vectors) from a sealed segment into the
+        appendable one and delete them in the source; returns their new offsets. Vector writes
+        go through here so that a segment's vector index never sees a changed vector."""
+        target = self.target_segment()
+        ids = source.ids_at(offsets.tolist())
+        versions = source.tracker.versions[offsets].copy()
+        new_offsets = target.insert(ids, 0, [source.payloads[o] for o in offsets.tolist()])
+        target.tracker.versions[new_offsets] = versions
+        target.copy_point_vectors_from(source, offsets, new_offsets)
+        source.delete(offsets, int(versions.max()) if len(versions) else 0)
+        self.holder.ids_version += 1
+        return new_offsets
+
     def _update_vectors(self, op: UpdateVectors, version: int) -> None:
         located = self.holder.locate(op.ids)
         rows_locs = self._filter_rows(self._fresh(located, version), op.update_filter)
-        for segment, rows, offsets in group_by_segment(rows_locs).values():
+        appendable = self.target_segment()
+        moved: list[tuple[int, tuple[Segment, int]]] = []
+        staying: list[tuple[int, tuple[Segment, int]]] = []
+        for row, (segment, offset) in rows_locs:
+            (staying if segment is appendable else moved).append((row, (segment, offset)))
+        for segment, rows, offsets in group_by_segment(moved).values():
+            new_offsets = self.move_points(segment, np.asarray(offsets, dtype=np.int64))
+            staying.extend((r, (appendable, int(o))) for r, o in zip(rows, new_offsets.tolist()))
+        for segment, rows, offsets in group_by_segment(staying).values():
             row_offsets = np.full(len(op.ids), -1, dtype=np.int64)
             row_offsets[rows] = offsets
             _scatter_vectors(segment, op.vectors, len(op.ids), row_offsets, replace_rows=[])

@@ -22,6 +22,7 @@ from pydrant.collection.config import CollectionConfig
 from pydrant.collection.holder import SegmentHolder
 from pydrant.collection.manifest import Manifest, SegmentEntry, load_manifest, save_manifest
 from pydrant.collection.operations import Operation, decode_record, encode_record
+from pydrant.collection.optimizer import Optimizer, has_graph_candidates
 from pydrant.collection.rwlock import RWLock
 from pydrant.errors import PydrantError, StorageFailure
 from pydrant.segment.persist import load_segment, referenced_files, save_segment
@@ -76,6 +77,11 @@ class Collection:
         self._replay()
         self._worker = threading.Thread(target=self._run_worker, name=f"update-{name}", daemon=True)
         self._worker.start()
+        self.optimizer = Optimizer(self)
+        self.optimizer.indexed.update(
+            s.segment_id for s in self.holder.segments if not s.appendable and not has_graph_candidates(s)
+        )
+        self.optimizer.wake()
 
     # ---- creation / loading -----------------------------------------------------------------
     @classmethod
@@ -169,6 +175,19 @@ class Collection:
                 self._config_dirty = True
         self._queue.put(("flush", None, None))
 
+    def swap_segments(self, sources: list[Any], target: Any, catch_up: Callable[[], None]) -> None:
+        """Replace `sources` by `target` between two operations (see optimizer.py)."""
+        with self._submit_lock:
+            self._ensure_open()
+            self._drain()
+            with self.rw.write():
+                if any(all(s is not current for current in self.holder.segments) for s in sources):
+                    raise RuntimeError("optimization sources changed during the build")
+                catch_up()
+                self.holder.replace(sources, target)
+                target.dirty.update({"ids", "payloads", *(f"vec:{n}" for n in target.vectors)})
+        self._queue.put(("flush", None, None))
+
     # ---- update worker ------------------------------------------------------------------------
     def _run_worker(self) -> None:
         last_flush = time.monotonic()
@@ -219,6 +238,7 @@ class Collection:
                 results.append((done, error))
         with self._applied_cond:
             self._applied_cond.notify_all()
+        self.optimizer.wake()
         for done, error in results:
             if done is not None:
                 if error is None:
@@ -282,6 +302,7 @@ class Collection:
             if self._closed:
                 return
             self._closed = True
+        self.optimizer.stop()
         self._queue.put(_STOP)
         self._worker.join()
         self._flush_safely()
@@ -294,7 +315,7 @@ class Collection:
     def status(self) -> str:
         if self.failure is not None:
             return "red"
-        return "green"
+        return "yellow" if self.optimizer.pending() else "green"
 
     def segments(self) -> Iterator[Any]:
         return iter(self.holder.segments)

@@ -17,11 +17,23 @@ class SegmentHolder:
         self.next_segment_id = next_segment_id
         self.ids_version = 0  # bumped whenever the set of live ids changes (scroll cache key)
 
-    def new_segment(self, vector_specs: dict[str, Any], appendable: bool = True) -> Segment:
-        segment = Segment(self.next_segment_id, vector_specs, appendable)
+    def reserve_segment_id(self) -> int:
+        segment_id = self.next_segment_id
         self.next_segment_id += 1
+        return segment_id
+
+    def new_segment(self, vector_specs: dict[str, Any], appendable: bool = True) -> Segment:
+        segment = Segment(self.reserve_segment_id(), vector_specs, appendable)
         self.segments.append(segment)
         return segment
+
+    def replace(self, sources: list[Segment], target: Segment) -> None:
+        """Swap `sources` for `target` in one list assignment (readers copy the list)."""
+        position = min(self.segments.index(s) for s in sources)
+        remaining = [s for s in self.segments if all(s is not src for src in sources)]
+        remaining.insert(min(position, len(remaining)), target)
+        self.segments = remaining
+        self.ids_version += 1
 
     def appendable(self, vector_specs: dict[str, Any]) -> Segment:
         for segment in reversed(self.segments):

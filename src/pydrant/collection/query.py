@@ -467,7 +467,8 @@ class Executor:
         if res.kind == "nearest":
             query = res.vectors["query"]
             stats = self._idf(spec, query[0]) if spec.kind == "sparse" else None
-            scorer = NearestScorer(spec, query, node.params, full_scan_vectors(self.collection.config, spec), stats)
+            full_scan = full_scan_vectors(self.collection.config, spec) if spec.kind == "dense" else 0
+            scorer = NearestScorer(spec, query, node.params, full_scan, stats)
         else:
             sparse_params = None
             if spec.kind == "sparse" and spec.params.get("modifier", "none") in ("idf", "Idf", "IDF"):

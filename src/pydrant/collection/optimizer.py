@@ -1,0 +1,160 @@
+"""The segment optimizer: turns sealed segments into compact, HNSW-indexed ones (indexing),
+rebuilds segments with many deleted points (vacuum) and merges small sealed segments (merge).
+
+Every optimization has the same three steps:
+1. copy the live points of the source segments into a new segment (under the read lock, so the
+   copy is a consistent snapshot; sources are sealed, so only deletes, payload changes and
+   vector clears can still reach them);
+2. build vector indexes on the copy with no lock held (faiss releases the GIL);
+3. swap, between two operations (submit lock + drained queue) under the write lock: every point
+   the sources changed after the snapshot (its version moved) is re-copied from the source into
+   the appendable segment (or dropped if deleted), then the new segment replaces the sources.
+Readers see either the sources or the new segment, never a mix; writes wait only for step 3.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from pydrant.segment.segment import Segment
+
+if TYPE_CHECKING:
+    from pydrant.collection.collection import Collection
+
+log = logging.getLogger("pydrant.optimizer")
+
+
+@dataclass
+class _Copy:
+    source: Segment
+    versions: np.ndarray  # source versions at snapshot time
+    src_offsets: np.ndarray
+    dst_offsets: np.ndarray
+
+
+def has_graph_candidates(segment: Segment) -> bool:
+    """Dense storages of this segment that could carry an HNSW graph but do not."""
+    return any(
+        getattr(storage, "index", "n/a") is None and getattr(storage, "kind", "") == "dense" and len(storage) > 0
+        for storage in segment.vectors.values()
+    )
+
+
+class Optimizer:
+    def __init__(self, collection: "Collection") -> None:
+        self.collection = collection
+        self._wake = threading.Event()
+        self._stop = False
+        self.busy = False
+        self.indexed: set[int] = set()  # segments already built (a Manhattan-only segment has no graph)
+        self._thread = threading.Thread(target=self._run, name=f"optimizer-{collection.name}", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop = True
+        self._wake.set()
+        self._thread.join()
+
+    def pending(self) -> bool:
+        """Whether indexing work is running or waiting (lock-free: called under read locks)."""
+        segments = list(self.collection.holder.segments)
+        return self.busy or any(not s.appendable and s.segment_id not in self.indexed for s in segments)
+
+    # ---- planning ---------------------------------------------------------------------------
+    def _plan(self) -> list[Segment] | None:
+        collection = self.collection
+        config = collection.config.raw["optimizer_config"]
+        deleted_threshold = float(config.get("deleted_threshold") or 0.2)
+        vacuum_min = int(config.get("vacuum_min_vector_number") or 1000)
+        with collection.reading():
+            sealed = [s for s in collection.holder.segments if not s.appendable]
+            for segment in sealed:
+                if segment.segment_id not in self.indexed:
+                    return [segment]
+            for segment in sealed:
+                deleted = segment.size - segment.live_count
+                if segment.size >= vacuum_min and deleted / max(1, segment.size) > deleted_threshold:
+                    return [segment]
+            threshold = collection.applier.seal_threshold()
+            small = [s for s in sealed if s.live_count < threshold // 2]
+            if len(small) >= 2:
+                return small[:8]
+        return None
+
+    # ---- running ----------------------------------------------------------------------------
+    def _run(self) -> None:
+        while not self._stop:
+            self._wake.wait(timeout=2.0)
+            self._wake.clear()
+            while not self._stop:
+                plan = self._plan()
+                if plan is None:
+                    break
+                self.busy = True
+                try:
+                    self.optimize(plan)
+                except Exception:
+                    log.exception("collection %s: optimization failed; sources stay in place", self.collection.name)
+                    self.indexed.update(s.segment_id for s in plan)  # do not retry in a tight loop
+                finally:
+                    self.busy = False
+
+    def optimize(self, sources: list[Segment]) -> Segment:
+        collection = self.collection
+        with collection.reading():
+            specs = collection.config.all_vectors()
+            target = Segment(collection.holder.reserve_segment_id(), specs, appendable=False)
+            for key, schema in collection.applier.payload_schema.items():
+                target.create_index(key, schema)
+            copies = [self._copy_live(source, target) for source in sources]
+            hnsw_config = dict(collection.config.raw["hnsw_config"])
+        for storage in target.vectors.values():
+            build = getattr(storage, "build_index", None)
+            if build is not None and len(storage) > 0:
+                build(hnsw_config)
+        collection.swap_segments(sources, target, lambda: self._catch_up(copies, target))
+        self.indexed.add(target.segment_id)
+        self.indexed.difference_update(s.segment_id for s in sources)
+        log.info(
+            "collection %s: optimized segments %s into %d (%d points, %d indexed vectors)",
+            collection.name, [s.segment_id for s in sources], target.segment_id, target.live_count, target.indexed_vectors_count(),
+        )
+        return target
+
+    @staticmethod
+    def _copy_live(source: Segment, target: Segment) -> _Copy:
+        src = source.tracker.live_offsets()
+        ids = source.ids_at(src.tolist())
+        versions = source.tracker.versions.copy()
+        dst = target.tracker.allocate(ids, 0)
+        target.tracker.versions[dst] = versions[src]
+        target.payloads.extend(source.payloads[o] for o in src.tolist())
+        target._reindex(dst)
+        target.copy_point_vectors_from(source, src, dst)
+        target.max_version = max(target.max_version, source.max_version)
+        return _Copy(source, versions, src, dst)
+
+    def _catch_up(self, copies: list[_Copy], target: Segment) -> None:
+        """Runs inside the swap (write lock, no op in flight): replay what the sources changed
+        since the snapshot. Changed live points move to the appendable segment, so the new
+        segment's vector index never sees a write."""
+        applier = self.collection.applier
+        for copy in copies:
+            now = copy.source.tracker.versions
+            changed = now[copy.src_offsets] != copy.versions[copy.src_offsets]
+            if not changed.any():
+                continue
+            src = copy.src_offsets[changed]
+            dst = copy.dst_offsets[changed]
+            target.delete(dst, int(now[src].max()))
+            still_live = copy.source.tracker.live[src]
+            if still_live.any():
+                applier.move_points(copy.source, src[still_live])
