@@ -1,0 +1,383 @@
+"""Query API over REST, compared with qdrant-client local mode on the same random data:
+nearest (dense, sparse, multi, by id), filters, thresholds, prefetch + fusion, recommend,
+discover, context, batch, groups, and 400s for bad requests."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Iterator
+
+import numpy as np
+import pytest
+from qdrant_client import QdrantClient, models
+
+from helpers.rest import RestClient
+
+WAIT = {"wait": "true"}
+N = 300
+DIM = 8
+DISTANCES = ["Cosine", "Dot", "Euclid", "Manhattan"]
+
+
+def _payload(i: int) -> dict[str, Any]:
+    return {"n": i, "group": i % 7, "tag": ["a", "b", "c"][i % 3], "city": f"c{i % 5}"}
+
+
+def _rng_vectors(seed: int, n: int = N, dim: int = DIM) -> np.ndarray:
+    return np.random.default_rng(seed).normal(size=(n, dim)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def local() -> Iterator[QdrantClient]:
+    qc = QdrantClient(":memory:")
+    yield qc
+    qc.close()
+
+
+def _make_dense(rest: RestClient, local: QdrantClient, distance: str, seed: int) -> tuple[str, np.ndarray]:
+    name = f"q_{uuid.uuid4().hex[:10]}"
+    vectors = _rng_vectors(seed)
+    rest.ok("PUT", f"/collections/{name}", json={"vectors": {"size": DIM, "distance": distance}})
+    for start in range(0, N, 100):  # several upserts: several ops (versions)
+        ids = list(range(start, start + 100))
+        rest.ok("PUT", f"/collections/{name}/points", params=WAIT, json={"batch": {
+            "ids": ids, "vectors": vectors[start:start + 100].tolist(), "payloads": [_payload(i) for i in ids]}})
+    local.create_collection(name, vectors_config=models.VectorParams(size=DIM, distance=distance))
+    local.upsert(name, points=[models.PointStruct(id=i, vector=vectors[i].tolist(), payload=_payload(i)) for i in range(N)])
+    return name, vectors
+
+
+@pytest.fixture(scope="module", params=DISTANCES)
+def dense(request: pytest.FixtureRequest, rest: RestClient, local: QdrantClient) -> tuple[str, np.ndarray, str]:
+    name, vectors = _make_dense(rest, local, request.param, DISTANCES.index(request.param) + 1)
+    return name, vectors, request.param
+
+
+def query(rest: RestClient, name: str, body: dict[str, Any]) -> list[dict[str, Any]]:
+    return rest.ok("POST", f"/collections/{name}/points/query", json=body)["points"]  # type: ignore[no-any-return]
+
+
+def assert_same(ours: list[dict[str, Any]], theirs: list[models.ScoredPoint]) -> None:
+    assert [p["id"] for p in ours] == [p.id for p in theirs]
+    np.testing.assert_allclose([p["score"] for p in ours], [p.score for p in theirs], rtol=1e-4, atol=1e-4)
+
+
+# ---- nearest ------------------------------------------------------------------------------------
+
+
+def test_nearest_matches_local_mode(rest: RestClient, local: QdrantClient, dense: Any) -> None:
+    name, _, _ = dense
+    for q in _rng_vectors(99, 5):
+        ours = query(rest, name, {"query": q.tolist(), "limit": 15})
+        theirs = local.query_points(name, query=q.tolist(), limit=15).points
+        assert_same(ours, theirs)
+        nested = query(rest, name, {"query": {"nearest": q.tolist()}, "limit": 15})
+        assert [p["id"] for p in nested] == [p["id"] for p in ours]
+
+
+def test_scored_point_shape_and_defaults(rest: RestClient, dense: Any) -> None:
+    name, _, _ = dense
+    points = query(rest, name, {"query": [0.1] * DIM})
+    assert len(points) == 10  # default limit
+    for p in points:
+        assert set(p) >= {"id", "version", "score"}
+        assert p["payload"] is None and p["vector"] is None  # query defaults: no payload, no vector
+        assert p["version"] >= 0
+    with_all = query(rest, name, {"query": [0.1] * DIM, "limit": 3, "with_payload": True, "with_vector": True})
+    for p in with_all:
+        assert p["payload"] == _payload(p["id"])
+        assert len(p["vector"]) == DIM
+    only = query(rest, name, {"query": [0.1] * DIM, "limit": 3, "with_payload": ["tag"]})
+    assert all(set(p["payload"]) == {"tag"} for p in only)
+
+
+def test_versions_are_op_numbers(rest: RestClient, dense: Any) -> None:
+    name, _, _ = dense
+    points = query(rest, name, {"query": [0.2] * DIM, "limit": N})
+    versions = {p["id"] // 100: p["version"] for p in points}
+    # three upserts of 100 points each: later batches carry later op numbers
+    assert versions[0] < versions[1] < versions[2]
+
+
+def test_offset_and_threshold(rest: RestClient, local: QdrantClient, dense: Any) -> None:
+    name, _, distance = dense
+    q = _rng_vectors(7, 1)[0].tolist()
+    full = query(rest, name, {"query": q, "limit": 20})
+    paged = query(rest, name, {"query": q, "limit": 10, "offset": 5})
+    assert [p["id"] for p in paged] == [p["id"] for p in full[5:15]]
+    # halfway between two scores: local mode scores in float64, we in float32 as Qdrant does
+    threshold = (full[8]["score"] + full[9]["score"]) / 2
+    ours = query(rest, name, {"query": q, "limit": 50, "score_threshold": threshold})
+    theirs = local.query_points(name, query=q, limit=50, score_threshold=threshold).points
+    assert_same(ours, theirs)
+    assert len(ours) == 9
+    at_boundary = query(rest, name, {"query": q, "limit": 50, "score_threshold": full[9]["score"]})
+    assert len(at_boundary) == 9  # strictly better than the threshold
+    if distance in ("Euclid", "Manhattan"):
+        assert all(p["score"] < threshold for p in ours)
+    else:
+        assert all(p["score"] > threshold for p in ours)
+
+
+def test_filtered_search(rest: RestClient, local: QdrantClient, dense: Any) -> None:
+    name, _, _ = dense
+    q = _rng_vectors(8, 1)[0].tolist()
+    flt = {"must": [{"key": "tag", "match": {"value": "b"}}], "must_not": [{"key": "group", "match": {"value": 3}}]}
+    ours = query(rest, name, {"query": q, "limit": 25, "filter": flt})
+    theirs = local.query_points(name, query=q, limit=25, query_filter=models.Filter(**flt)).points
+    assert_same(ours, theirs)
+    assert len(ours) == 25
+
+
+def test_query_by_point_id_excludes_the_point(rest: RestClient, local: QdrantClient, dense: Any) -> None:
+    name, _, _ = dense
+    ours = query(rest, name, {"query": 17, "limit": 10})
+    theirs = local.query_points(name, query=17, limit=10).points
+    assert 17 not in [p["id"] for p in ours]
+    assert_same(ours, theirs)
+
+
+def test_no_query_returns_id_order(rest: RestClient, dense: Any) -> None:
+    name, _, _ = dense
+    points = query(rest, name, {"limit": 5, "offset": 3, "filter": {"must": [{"key": "tag", "match": {"value": "a"}}]}})
+    assert [p["id"] for p in points] == [9, 12, 15, 18, 21]
+    assert all(p["score"] == 1.0 for p in points)
+
+
+def test_exact_and_hnsw_ef_params_accepted(rest: RestClient, dense: Any) -> None:
+    name, _, _ = dense
+    q = [0.3] * DIM
+    a = query(rest, name, {"query": q, "limit": 5, "params": {"exact": True}})
+    b = query(rest, name, {"query": q, "limit": 5, "params": {"hnsw_ef": 64}})
+    assert [p["id"] for p in a] == [p["id"] for p in b]
+
+
+# ---- prefetch, fusion ---------------------------------------------------------------------------
+
+
+def test_prefetch_rescore_and_fusion(rest: RestClient, local: QdrantClient, dense: Any) -> None:
+    name, _, _ = dense
+    q1, q2 = _rng_vectors(11, 2).tolist()
+    flt = {"must": [{"key": "tag", "match": {"any": ["a", "c"]}}]}
+    for fusion_raw, fusion_model in [
+        ({"fusion": "rrf"}, models.FusionQuery(fusion=models.Fusion.RRF)),
+        ({"fusion": "dbsf"}, models.FusionQuery(fusion=models.Fusion.DBSF)),
+        ({"rrf": {"k": 60}}, models.RrfQuery(rrf=models.Rrf(k=60))),
+    ]:
+        ours = query(rest, name, {
+            "prefetch": [{"query": q1, "limit": 30}, {"query": q2, "limit": 20, "filter": flt}],
+            "query": fusion_raw, "limit": 12})
+        theirs = local.query_points(name, prefetch=[
+            models.Prefetch(query=q1, limit=30), models.Prefetch(query=q2, limit=20, filter=models.Filter(**flt))],
+            query=fusion_model, limit=12).points
+        assert_same(ours, theirs)
+    # re-score a prefetch with another vector, with nested prefetches and an outer filter
+    ours = query(rest, name, {
+        "prefetch": {"prefetch": [{"query": q1, "limit": 50}], "query": q2, "limit": 25},
+        "query": q1, "limit": 10, "filter": flt})
+    theirs = local.query_points(name, prefetch=models.Prefetch(
+        prefetch=[models.Prefetch(query=q1, limit=50)], query=q2, limit=25),
+        query=q1, limit=10, query_filter=models.Filter(**flt)).points
+    assert_same(ours, theirs)
+
+
+# ---- recommend, discover, context ---------------------------------------------------------------
+
+
+def test_recommend_strategies(rest: RestClient, local: QdrantClient, dense: Any) -> None:
+    name, _, _ = dense
+    literal = _rng_vectors(12, 1)[0].tolist()
+    for strategy in ("average_vector", "best_score", "sum_scores"):
+        ours = query(rest, name, {"query": {"recommend": {"positive": [1, 2, literal], "negative": [3], "strategy": strategy}}, "limit": 10})
+        theirs = local.query_points(name, query=models.RecommendQuery(recommend=models.RecommendInput(
+            positive=[1, 2, literal], negative=[3], strategy=strategy)), limit=10).points
+        assert not {1, 2, 3} & {p["id"] for p in ours}
+        assert_same(ours, theirs)
+    only_negative = query(rest, name, {"query": {"recommend": {"negative": [5], "strategy": "best_score"}}, "limit": 5})
+    theirs = local.query_points(name, query=models.RecommendQuery(recommend=models.RecommendInput(
+        negative=[5], strategy="best_score")), limit=5).points
+    assert_same(only_negative, theirs)
+
+
+def test_discover_and_context(rest: RestClient, local: QdrantClient, dense: Any) -> None:
+    name, _, _ = dense
+    pairs = [{"positive": 10, "negative": 11}, {"positive": 12, "negative": 13}]
+    model_pairs = [models.ContextPair(**p) for p in pairs]
+    ours = query(rest, name, {"query": {"discover": {"target": 20, "context": pairs}}, "limit": 10})
+    theirs = local.query_points(name, query=models.DiscoverQuery(discover=models.DiscoverInput(target=20, context=model_pairs)), limit=10).points
+    assert_same(ours, theirs)
+    # context scores tie (every point satisfying all pairs scores 0): compare scores per id
+    ours = query(rest, name, {"query": {"context": pairs}, "limit": 10})
+    everything = local.query_points(name, query=models.ContextQuery(context=model_pairs), limit=N).points
+    np.testing.assert_allclose([p["score"] for p in ours], [p.score for p in everything[:10]], atol=1e-4)
+    local_score = {p.id: p.score for p in everything}
+    for p in ours:
+        assert abs(local_score[p["id"]] - p["score"]) < 1e-4
+
+
+# ---- batch, groups ------------------------------------------------------------------------------
+
+
+def test_batch(rest: RestClient, dense: Any) -> None:
+    name, _, _ = dense
+    q1, q2 = _rng_vectors(13, 2).tolist()
+    result = rest.ok("POST", f"/collections/{name}/points/query/batch", json={"searches": [
+        {"query": q1, "limit": 3}, {"query": q2, "limit": 4, "with_payload": True}]})
+    assert [len(r["points"]) for r in result] == [3, 4]
+    assert result[0]["points"] == query(rest, name, {"query": q1, "limit": 3})
+
+
+def test_groups(rest: RestClient, local: QdrantClient, dense: Any) -> None:
+    name, _, _ = dense
+    q = _rng_vectors(14, 1)[0].tolist()
+    ours = rest.ok("POST", f"/collections/{name}/points/query/groups", json={
+        "query": q, "group_by": "group", "group_size": 2, "limit": 4, "with_payload": ["group"]})["groups"]
+    theirs = local.query_points_groups(name, query=q, group_by="group", group_size=2, limit=4).groups
+    assert [g["id"] for g in ours] == [g.id for g in theirs]
+    for g, t in zip(ours, theirs):
+        assert_same(g["hits"], t.hits)
+        assert all(h["payload"] == {"group": g["id"]} for h in g["hits"])
+
+
+def test_groups_with_lookup(rest: RestClient, dense: Any) -> None:
+    name, _, _ = dense
+    lookup = f"lk_{uuid.uuid4().hex[:10]}"
+    rest.ok("PUT", f"/collections/{lookup}", json={"vectors": {"size": 2, "distance": "Dot"}})
+    rest.ok("PUT", f"/collections/{lookup}/points", params=WAIT, json={"points": [
+        {"id": g, "vector": [1.0, 0.0], "payload": {"title": f"group {g}"}} for g in range(7)]})
+    groups = rest.ok("POST", f"/collections/{name}/points/query/groups", json={
+        "query": [0.5] * DIM, "group_by": "group", "limit": 3,
+        "with_lookup": {"collection": lookup, "with_payload": True, "with_vectors": False}})["groups"]
+    assert len(groups) == 3
+    for g in groups:
+        assert g["lookup"]["id"] == g["id"]
+        assert g["lookup"]["payload"] == {"title": f"group {g['id']}"}
+        assert 1 <= len(g["hits"]) <= 3
+
+
+# ---- sparse, multivector, named vectors, lookup_from -------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def mixed(rest: RestClient, local: QdrantClient) -> str:
+    name = f"m_{uuid.uuid4().hex[:10]}"
+    rng = np.random.default_rng(5)
+    dense = rng.normal(size=(120, 4)).astype(np.float32)
+    multi = [rng.normal(size=(int(rng.integers(1, 4)), 3)).astype(np.float32) for _ in range(120)]
+    sparse = []
+    for _ in range(120):
+        idx = sorted(rng.choice(50, size=int(rng.integers(1, 6)), replace=False).tolist())
+        sparse.append((idx, rng.random(len(idx)).astype(np.float32).tolist()))
+    body = {
+        "vectors": {"img": {"size": 4, "distance": "Euclid"},
+                    "colbert": {"size": 3, "distance": "Cosine", "multivector_config": {"comparator": "max_sim"}}},
+        "sparse_vectors": {"words": {}, "bm": {"modifier": "idf"}},
+    }
+    rest.ok("PUT", f"/collections/{name}", json=body)
+    points = [{"id": i, "payload": _payload(i), "vector": {
+        "img": dense[i].tolist(), "colbert": multi[i].tolist(),
+        "words": {"indices": sparse[i][0], "values": sparse[i][1]},
+        "bm": {"indices": sparse[i][0], "values": sparse[i][1]}}} for i in range(120)]
+    rest.ok("PUT", f"/collections/{name}/points", params=WAIT, json={"points": points})
+    local.create_collection(name, vectors_config={
+        "img": models.VectorParams(size=4, distance="Euclid"),
+        "colbert": models.VectorParams(size=3, distance="Cosine", multivector_config=models.MultiVectorConfig(comparator="max_sim"))},
+        sparse_vectors_config={"words": models.SparseVectorParams(), "bm": models.SparseVectorParams(modifier=models.Modifier.IDF)})
+    local.upsert(name, points=[models.PointStruct(id=p["id"], payload=p["payload"], vector=p["vector"]) for p in points])
+    return name
+
+
+def test_named_sparse_multi(rest: RestClient, local: QdrantClient, mixed: str) -> None:
+    sparse_q = {"indices": [1, 7, 30, 44], "values": [0.5, 1.0, 0.3, 0.9]}
+    for using, q in [("img", [0.1, -0.2, 0.3, 0.0]), ("words", sparse_q), ("bm", sparse_q),
+                     ("colbert", [[0.1, 0.2, 0.3], [-0.3, 0.1, 0.0]])]:
+        ours = query(rest, mixed, {"query": q, "using": using, "limit": 8})
+        theirs = local.query_points(mixed, query=models.SparseVector(**q) if isinstance(q, dict) else q, using=using, limit=8).points
+        assert_same(ours, theirs)
+    # hybrid: sparse + dense fused
+    ours = query(rest, mixed, {"prefetch": [{"query": sparse_q, "using": "words", "limit": 20},
+                                            {"query": [0.1, -0.2, 0.3, 0.0], "using": "img", "limit": 20}],
+                               "query": {"fusion": "rrf"}, "limit": 10})
+    theirs = local.query_points(mixed, prefetch=[models.Prefetch(query=models.SparseVector(**sparse_q), using="words", limit=20),
+                                                 models.Prefetch(query=[0.1, -0.2, 0.3, 0.0], using="img", limit=20)],
+                                query=models.FusionQuery(fusion=models.Fusion.RRF), limit=10).points
+    assert_same(ours, theirs)
+
+
+def test_recommend_sparse_and_multi(rest: RestClient, local: QdrantClient, mixed: str) -> None:
+    for using in ("words", "colbert", "img"):
+        for strategy in ("average_vector", "best_score"):
+            ours = query(rest, mixed, {"query": {"recommend": {"positive": [1, 2], "negative": [3], "strategy": strategy}}, "using": using, "limit": 6})
+            theirs = local.query_points(mixed, query=models.RecommendQuery(recommend=models.RecommendInput(
+                positive=[1, 2], negative=[3], strategy=strategy)), using=using, limit=6).points
+            assert_same(ours, theirs)
+
+
+def test_lookup_from(rest: RestClient, local: QdrantClient, mixed: str, dense: Any) -> None:
+    name, vectors, distance = dense
+    if distance != "Dot":
+        pytest.skip("one distance is enough")
+    src = f"src_{uuid.uuid4().hex[:10]}"
+    rest.ok("PUT", f"/collections/{src}", json={"vectors": {"other": {"size": DIM, "distance": "Dot"}}})
+    rest.ok("PUT", f"/collections/{src}/points", params=WAIT, json={"points": [{"id": 1, "vector": {"other": vectors[5].tolist()}}]})
+    ours = query(rest, name, {"query": 1, "lookup_from": {"collection": src, "vector": "other"}, "limit": 5})
+    direct = query(rest, name, {"query": vectors[5].tolist(), "limit": 5})
+    assert [p["id"] for p in ours] == [p["id"] for p in direct]
+    everything = query(rest, name, {"query": 1, "lookup_from": {"collection": src, "vector": "other"}, "limit": N})
+    assert 1 in {p["id"] for p in everything}  # not excluded: the id belongs to the other collection
+    assert "lookup_from.vector" in rest.error("POST", f"/collections/{name}/points/query", 400,
+                                 json={"query": 1, "lookup_from": {"collection": src}})
+
+
+# ---- filtered search never short -----------------------------------------------------------------
+
+
+def test_filtered_search_returns_limit_when_enough_match(rest: RestClient) -> None:
+    name = f"f_{uuid.uuid4().hex[:10]}"
+    n = 3000
+    vectors = _rng_vectors(21, n, 16)
+    # full_scan_threshold 10 KB = 160 vectors of 16 dims: an indexed segment searches its graph
+    rest.ok("PUT", f"/collections/{name}", json={"vectors": {"size": 16, "distance": "Cosine"},
+                                                "hnsw_config": {"full_scan_threshold": 10}})
+    rest.ok("PUT", f"/collections/{name}/points", params=WAIT, json={"batch": {
+        "ids": list(range(n)), "vectors": vectors.tolist(), "payloads": [{"k": i % 100} for i in range(n)]}})
+    for matching_values, limit in [([3], 30), ([3], 10), (list(range(50)), 100)]:
+        flt = {"must": [{"key": "k", "match": {"any": matching_values}}]}
+        points = query(rest, name, {"query": vectors[0].tolist(), "filter": flt, "limit": limit})
+        expected = min(limit, 30 * len(matching_values))
+        assert len(points) == expected
+        assert all(p["id"] % 100 in matching_values for p in points)
+
+
+# ---- errors -------------------------------------------------------------------------------------
+
+
+def test_bad_requests(rest: RestClient, dense: Any, mixed: str) -> None:
+    name, _, _ = dense
+    path = f"/collections/{name}/points/query"
+    assert "dim" in rest.error("POST", path, 400, json={"query": [0.1, 0.2]})
+    assert "nope" in rest.error("POST", path, 400, json={"query": [0.1] * DIM, "using": "nope"})
+    assert "limit" in rest.error("POST", path, 400, json={"query": [0.1] * DIM, "limit": 0})
+    assert "fusion" in rest.error("POST", path, 400, json={"query": {"fusion": "rrf"}})
+    assert "sparse" in rest.error("POST", f"/collections/{mixed}/points/query", 400, json={"query": [0.1] * 4, "using": "words"})
+    assert "positive" in rest.error("POST", path, 400, json={"query": {"recommend": {"negative": [1]}}})
+    assert "12345" in rest.error("POST", path, 404, json={"query": 12345})
+    assert "formula" in rest.error("POST", path, 400, json={"prefetch": [{"query": [0.1] * DIM}], "query": {"formula": {"sum": []}}})
+    rest.error("POST", "/collections/does_not_exist/points/query", 404, json={"query": [0.1] * DIM})
+    assert "searches[1]" in rest.error("POST", f"{path}/batch", 400, json={"searches": [{"query": [0.1] * DIM}, {"query": [0.1]}]})
+
+
+def test_order_by_and_sample(rest: RestClient, dense: Any) -> None:
+    name, _, distance = dense
+    if distance != "Cosine":
+        pytest.skip("one distance is enough")
+    path = f"/collections/{name}/points/query"
+    assert "range index" in rest.error("POST", path, 400, json={"query": {"order_by": "n"}})
+    rest.ok("PUT", f"/collections/{name}/index", params=WAIT, json={"field_name": "n", "field_schema": "integer"})
+    points = query(rest, name, {"query": {"order_by": {"key": "n", "direction": "desc"}}, "limit": 4, "offset": 1,
+                                "filter": {"must": [{"key": "tag", "match": {"value": "a"}}]}})
+    assert [p["id"] for p in points] == [294, 291, 288, 285]
+    assert [p["order_value"] for p in points] == [294, 291, 288, 285]
+    sampled = query(rest, name, {"query": {"sample": "random"}, "limit": 20, "filter": {"must": [{"key": "group", "match": {"value": 2}}]}})
+    assert len(sampled) == 20 and len({p["id"] for p in sampled}) == 20
+    assert all(p["id"] % 7 == 2 for p in sampled)
