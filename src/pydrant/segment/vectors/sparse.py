@@ -242,11 +242,21 @@ class SparseStorage:
                 df[found] += counts[at[found]]
         return len(self), df
 
-    def _weights(self, idx: np.ndarray, val: np.ndarray, params: dict[str, Any]) -> np.ndarray:
+    def _weights(self, raw_idx: np.ndarray, idx: np.ndarray, val: np.ndarray, params: dict[str, Any]) -> np.ndarray:
+        """Query weights for canonical `idx`; with IDF, values times Qdrant's IDF.
+
+        params["idf_stats"] = (n_docs, df) has df aligned with the query's indices as the
+        caller passed them (`raw_idx`, any order); they are realigned to `idx` here.
+        """
         if self.modifier != "idf":
             return val.astype(np.float32)
         stats = params.get("idf_stats")
-        n_docs, df = stats if stats is not None else self.idf_stats(idx)
+        if stats is None:
+            n_docs, df = self.idf_stats(idx)
+        else:
+            n_docs, raw_df = stats
+            uniq, first = np.unique(raw_idx, return_index=True)
+            df = np.asarray(raw_df, dtype=np.int64)[first]  # uniq equals idx (sorted unique)
         return (val.astype(np.float64) * compute_idf(df, int(n_docs))).astype(np.float32)
 
     # -- search -----------------------------------------------------------------------
@@ -259,8 +269,9 @@ class SparseStorage:
     def _prepare(self, query: Any, params: dict[str, Any]) -> SparseVector:
         if isinstance(query, dict):
             query = (query.get("indices", []), query.get("values", []))
-        idx, val = canonical(*query)
-        return idx, self._weights(idx, val, params)
+        raw_idx = np.asarray(query[0], dtype=np.int64).reshape(-1)
+        idx, val = canonical(raw_idx, query[1])
+        return idx, self._weights(raw_idx, idx, val, params)
 
     def _score_all(self, q_idx: np.ndarray, q_w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(offsets, scores) of every point sharing at least one dimension with the query."""
