@@ -291,6 +291,7 @@ def test_uuid_forms_are_returned_hyphenated(rest: RestClient, dot3: str, given: 
     assert set(retrieve(rest, dot3, [given])) == {canonical}
     assert set(retrieve(rest, dot3, [canonical])) == {canonical}
     assert rest.ok("GET", f"/collections/{dot3}/points/{canonical}")["id"] == canonical
+    assert rest.ok("GET", f"/collections/{dot3}/points/{given}")["id"] == canonical
     assert count(rest, dot3) == 1
 
 

@@ -52,6 +52,9 @@ def test_sigterm_stops_cleanly_and_storage_survives(server_factory) -> None:  # 
         assert rest.ok("PUT", "/collections/kept", json={"vectors": {"size": 2, "distance": "Dot"}}) is True
         rest.ok("PUT", "/collections/kept/points", params={"wait": "true"},
                 json={"points": [{"id": 7, "vector": [1.0, 2.0], "payload": {"k": "v"}}]})
+        rest.ok("POST", "/collections/aliases",
+                json={"actions": [{"create_alias": {"collection_name": "kept", "alias_name": "kept_alias"}}]})
+        rest.ok("PATCH", "/collections/kept", json={"optimizers_config": {"indexing_threshold": 4321}})
     finally:
         rest.close()
     assert srv.stop() == 0
@@ -59,6 +62,10 @@ def test_sigterm_stops_cleanly_and_storage_survives(server_factory) -> None:  # 
     rest = RestClient(srv.url)
     try:
         assert rest.ok("GET", "/collections/kept/points/7")["payload"] == {"k": "v"}
+        assert rest.ok("GET", "/collections/kept_alias/points/7")["id"] == 7
+        config = rest.ok("GET", "/collections/kept")["config"]
+        assert config["params"]["vectors"] == {"size": 2, "distance": "Dot"}
+        assert config["optimizer_config"]["indexing_threshold"] == 4321
     finally:
         rest.close()
 
