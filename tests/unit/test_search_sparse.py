@@ -129,7 +129,7 @@ def test_idf_uses_supplied_collection_stats() -> None:
     # Stats are aligned with the query's indices as given (unsorted), not the sorted form.
     s.set(np.array([2]), [([1, 2], [1.0, 1.0])])
     _, both = s.search(([2, 1], [1.0, 1.0]), 1, None, {"idf_stats": (10, np.array([5, 1]))})
-    idf = lambda df: np.log((10 - df + 0.5) / (df + 0.5) + 1)  # noqa: E731
+    idf = lambda df: np.log((10 - df + 0.5) / (df + 0.5) + 1)
     np.testing.assert_allclose(both, [idf(1) + idf(5)], rtol=1e-6)
 
 

@@ -22,7 +22,7 @@ def check_distance(distance: object) -> str:
     """Return `distance` if it is one of Qdrant's four names, else raise BadInput."""
     if distance not in DISTANCES:
         raise BadInput(f"distance: unknown distance {distance!r}, expected one of {list(DISTANCES)}")
-    return distance  # type: ignore[return-value]
+    return str(distance)
 
 
 def higher_is_better(distance: str) -> bool:
@@ -54,7 +54,7 @@ def scores(query: np.ndarray, rows: np.ndarray, distance: str) -> np.ndarray:
     if rows.dtype != np.float32:
         rows = rows.astype(np.float32)
     if distance in (COSINE, DOT):
-        return rows @ query
+        return np.asarray(rows @ query, dtype=np.float32)
     n, dim = rows.shape
     out = np.empty(n, dtype=np.float32)
     step = max(1, _BLOCK_ELEMENTS // max(dim, 1))

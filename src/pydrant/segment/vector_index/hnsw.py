@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import faiss
 import numpy as np
 
-from pydrant.segment.vector_index.distance import COSINE, DOT, EUCLID, higher_is_better, top_k
+from pydrant.segment.vector_index.distance import (
+    COSINE,
+    DOT,
+    EUCLID,
+    higher_is_better,
+    top_k,
+)
 from pydrant.segment.vector_index.exact import score_rows
 
 DEFAULT_M = 16
@@ -27,8 +35,8 @@ class HnswIndex:
     what exact search reports; faiss only chooses the candidates.
     """
 
-    def __init__(self, index: faiss.Index, offsets: np.ndarray, distance: str) -> None:
-        self.index = index
+    def __init__(self, index: Any, offsets: np.ndarray, distance: str) -> None:
+        self.index = index  # faiss.IndexHNSWFlat (faiss ships no type stubs)
         # Qdrant's search `ef` defaults to the build's ef_construct.
         self.default_ef = int(index.hnsw.efConstruction)
         self.offsets = np.asarray(offsets, dtype=np.int64)
@@ -50,7 +58,7 @@ class HnswIndex:
         distance: str,
         m: int | None = None,
         ef_construct: int | None = None,
-    ) -> "HnswIndex":
+    ) -> HnswIndex:
         """Build over `vectors` (n, dim), already preprocessed as stored (Cosine normalised)."""
         if not supports(distance):
             raise ValueError(f"HNSW does not support distance {distance}; use exact search")
@@ -79,7 +87,7 @@ class HnswIndex:
         """
         if k <= 0 or self.size == 0:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-        params = faiss.SearchParametersHNSW()
+        params = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]
         ef = max(int(ef or self.default_ef), k)
         bitmap = None
         if allowed is not None:
@@ -122,7 +130,7 @@ class HnswIndex:
         return faiss.serialize_index(self.index).tobytes(), self.offsets
 
     @classmethod
-    def from_bytes(cls, blob: bytes, offsets: np.ndarray, distance: str) -> "HnswIndex":
+    def from_bytes(cls, blob: bytes, offsets: np.ndarray, distance: str) -> HnswIndex:
         index = faiss.deserialize_index(np.frombuffer(blob, dtype=np.uint8))
         return cls(index, offsets, distance)
 

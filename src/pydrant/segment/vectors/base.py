@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any, Protocol, Union, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from pydrant.storage.atomic import write_atomic
 
-Candidates = Union[np.ndarray, None]
+Candidates = np.ndarray | None
 """A bool mask over offsets, an int64 array of offsets, or None for every stored vector."""
 
 SearchResult = tuple[np.ndarray, np.ndarray]
@@ -40,7 +40,7 @@ class VectorStorage(Protocol):
         """JSON-ready value per offset, None where absent."""
         ...
 
-    def copy_from(self, other: "VectorStorage", src_offsets: np.ndarray, dst_offsets: np.ndarray) -> None:
+    def copy_from(self, other: VectorStorage, src_offsets: np.ndarray, dst_offsets: np.ndarray) -> None:
         """Copy the vectors `other` holds at `src_offsets` to `dst_offsets` (absent -> cleared)."""
         ...
 
@@ -110,7 +110,8 @@ def candidate_offsets(candidates: Candidates, has: np.ndarray) -> np.ndarray:
         return np.flatnonzero(cand[:m] & has[:m])
     offs = np.unique(cand.astype(np.int64, copy=False))
     offs = offs[(offs >= 0) & (offs < n)]
-    return offs[has[offs]]
+    result: np.ndarray = offs[has[offs]]
+    return result
 
 
 def write_file(path: Path, data: bytes) -> None:
@@ -121,7 +122,7 @@ def write_file(path: Path, data: bytes) -> None:
 def npz_bytes(**arrays: np.ndarray) -> bytes:
     """Arrays packed as one uncompressed .npz blob."""
     buf = io.BytesIO()
-    np.savez(buf, **arrays)
+    np.savez(buf, **arrays)  # type: ignore[arg-type]
     return buf.getvalue()
 
 

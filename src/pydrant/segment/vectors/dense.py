@@ -253,16 +253,17 @@ class DenseStorage:
         return files
 
     @classmethod
-    def load(cls, directory: Path, prefix: str, config: dict[str, Any]) -> "DenseStorage":
+    def load(cls, directory: Path, prefix: str, config: dict[str, Any]) -> DenseStorage:
         """With `on_disk`, rows stay memory-mapped copy-on-write: pages are read on demand
         and writes never touch the file (a later save replaces it atomically)."""
         directory = Path(directory)
         storage = cls(config)
         meta = read_npz(directory / f"{prefix}.dense.npz")
-        mode = "c" if config.get("on_disk") else None
-        data = np.load(directory / f"{prefix}.dense.npy", mmap_mode=mode, allow_pickle=False)
+        path = directory / f"{prefix}.dense.npy"
+        mapped = bool(config.get("on_disk"))
+        data = np.load(path, mmap_mode="c", allow_pickle=False) if mapped else np.load(path, allow_pickle=False)
         has = meta["has"]
-        if mode is not None and data.shape[0]:
+        if mapped and data.shape[0]:
             storage._data = data
             storage._has = has.copy()
         else:

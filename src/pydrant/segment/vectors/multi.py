@@ -193,7 +193,7 @@ class MultiDenseStorage:
             # Byte rows are stored raw; float rows are unit already and this is a no-op.
             if self.datatype == "uint8":
                 r = normalize_rows(r)
-            return r @ q.T
+            return np.asarray(r @ q.T, dtype=np.float32)
         if self.distance == EUCLID:
             out = np.empty((r.shape[0], q.shape[0]), dtype=np.float32)
             for j in range(q.shape[0]):
@@ -205,7 +205,7 @@ class MultiDenseStorage:
             for j in range(q.shape[0]):
                 out[:, j] = -np.abs(r - q[j]).sum(axis=1)
             return out
-        return r @ q.T
+        return np.asarray(r @ q.T, dtype=np.float32)
 
     def _max_sim(self, q: np.ndarray, offsets: np.ndarray) -> np.ndarray:
         """Internal max_sim sums (higher is better) for present offsets."""
@@ -220,9 +220,9 @@ class MultiDenseStorage:
     def _report(self, internal: np.ndarray) -> np.ndarray:
         """Qdrant's reported score from the internal sum."""
         if self.distance == EUCLID:
-            return np.sqrt(np.abs(internal))
+            return np.asarray(np.sqrt(np.abs(internal)), dtype=np.float32)
         if self.distance == MANHATTAN:
-            return np.abs(internal)
+            return np.asarray(np.abs(internal), dtype=np.float32)
         return internal
 
     def search(
@@ -257,7 +257,7 @@ class MultiDenseStorage:
         return [name]
 
     @classmethod
-    def load(cls, directory: Path, prefix: str, config: dict[str, Any]) -> "MultiDenseStorage":
+    def load(cls, directory: Path, prefix: str, config: dict[str, Any]) -> MultiDenseStorage:
         storage = cls(config)
         arrays = read_npz(Path(directory) / f"{prefix}.multi.npz")
         offsets, counts, rows = arrays["offsets"], arrays["counts"], arrays["rows"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +74,7 @@ def canonical_batch(vectors: list[Any]) -> list[SparseVector]:
         key, val = key[keep], val[keep]
         owner, idx = key >> 32, (key & 0xFFFFFFFF).astype(np.uint32)
     bounds = np.searchsorted(owner, np.arange(len(vectors) + 1)).tolist()
-    return [(idx[a:b], val[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+    return [(idx[a:b], val[a:b]) for a, b in pairwise(bounds)]
 
 
 class SparseStorage:
@@ -169,9 +170,9 @@ class SparseStorage:
             return (np.zeros(0, np.int64), np.zeros(0, np.uint32), np.zeros(0, np.float32))
         offs = offsets.tolist()
         idx = [self._idx[o] for o in offs]
-        lens = np.fromiter((a.shape[0] for a in idx), dtype=np.int64, count=len(idx))  # type: ignore[union-attr]
-        dims = np.concatenate(idx) if idx else np.zeros(0, np.uint32)  # type: ignore[arg-type]
-        values = np.concatenate([self._val[o] for o in offs])  # type: ignore[misc]
+        lens = np.fromiter((a.shape[0] for a in idx), dtype=np.int64, count=len(idx))
+        dims = np.concatenate(idx) if idx else np.zeros(0, np.uint32)
+        values = np.concatenate([self._val[o] for o in offs])
         return np.repeat(offsets, lens), dims.astype(np.uint32), values.astype(np.float32)
 
     # -- reads ------------------------------------------------------------------------
@@ -204,8 +205,8 @@ class SparseStorage:
                 continue
             out.append(
                 {
-                    "indices": self._idx[off].tolist(),  # type: ignore[union-attr]
-                    "values": json_floats(self._val[off]).tolist(),  # type: ignore[arg-type]
+                    "indices": self._idx[off].tolist(),
+                    "values": json_floats(self._val[off]).tolist(),
                 }
             )
         return out
@@ -255,9 +256,9 @@ class SparseStorage:
             n_docs, df = self.idf_stats(idx)
         else:
             n_docs, raw_df = stats
-            uniq, first = np.unique(raw_idx, return_index=True)
+            _, first = np.unique(raw_idx, return_index=True)
             df = np.asarray(raw_df, dtype=np.int64)[first]  # uniq equals idx (sorted unique)
-        return (val.astype(np.float64) * compute_idf(df, int(n_docs))).astype(np.float32)
+        return np.asarray(val.astype(np.float64) * compute_idf(df, int(n_docs)), dtype=np.float32)
 
     # -- search -----------------------------------------------------------------------
 
@@ -320,14 +321,14 @@ class SparseStorage:
         offsets = as_offsets(offsets)
         present = self._present(offsets)
         out = np.full(offsets.shape[0], np.nan, dtype=np.float32)
-        owners, dims, values = self._concat(offsets[present])
+        _, dims, values = self._concat(offsets[present])
         hit = np.isin(dims, q_idx)
         contrib = np.zeros(dims.shape[0], dtype=np.float64)
         contrib[hit] = values[hit] * q_w[np.searchsorted(q_idx, dims[hit])]
         # Sum per position in `offsets`, not per offset value: offsets may repeat.
         positions = np.repeat(
             np.arange(int(present.sum())),
-            [self._idx[o].shape[0] for o in offsets[present].tolist()],  # type: ignore[union-attr]
+            [self._idx[o].shape[0] for o in offsets[present].tolist()],
         )
         out[present] = np.bincount(positions, weights=contrib, minlength=int(present.sum()))
         return out
@@ -345,7 +346,7 @@ class SparseStorage:
         return [name]
 
     @classmethod
-    def load(cls, directory: Path, prefix: str, config: dict[str, Any]) -> "SparseStorage":
+    def load(cls, directory: Path, prefix: str, config: dict[str, Any]) -> SparseStorage:
         storage = cls(config)
         arrays = read_npz(Path(directory) / f"{prefix}.sparse.npz")
         offsets, owners = arrays["offsets"], arrays["owners"]
