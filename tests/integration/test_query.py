@@ -381,3 +381,20 @@ def test_order_by_and_sample(rest: RestClient, dense: Any) -> None:
     sampled = query(rest, name, {"query": {"sample": "random"}, "limit": 20, "filter": {"must": [{"key": "group", "match": {"value": 2}}]}})
     assert len(sampled) == 20 and len({p["id"] for p in sampled}) == 20
     assert all(p["id"] % 7 == 2 for p in sampled)
+
+
+def test_search_matrix(rest: RestClient, local: QdrantClient, dense: Any) -> None:
+    name, _, _ = dense
+    flt = {"must": [{"key": "n", "range": {"lt": 12}}]}  # 12 points, all sampled: deterministic
+    body = {"filter": flt, "sample": 50, "limit": 3}
+    pairs = rest.ok("POST", f"/collections/{name}/points/search/matrix/pairs", json=body)["pairs"]
+    theirs = local.search_matrix_pairs(name, query_filter=models.Filter(**flt), sample=50, limit=3).pairs
+    assert [(p["a"], p["b"]) for p in pairs] == [(p.a, p.b) for p in theirs]
+    np.testing.assert_allclose([p["score"] for p in pairs], [p.score for p in theirs], rtol=1e-4, atol=1e-4)
+    offsets = rest.ok("POST", f"/collections/{name}/points/search/matrix/offsets", json=body)
+    assert offsets["ids"] == list(range(12))
+    assert offsets["offsets_row"] == [i for i in range(12) for _ in range(3)]
+    assert [offsets["ids"][c] for c in offsets["offsets_col"]] == [p["b"] for p in pairs]
+    small = rest.ok("POST", f"/collections/{name}/points/search/matrix/pairs", json={"sample": 5, "limit": 2})["pairs"]
+    assert len(small) == 10
+    assert "sample" in rest.error("POST", f"/collections/{name}/points/search/matrix/pairs", 400, json={"sample": 1})

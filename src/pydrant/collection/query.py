@@ -696,3 +696,66 @@ def _add_lookups(groups: list[dict[str, Any]], body: QueryGroupsBody, resolver: 
             continue
         records = retrieve(target, [point_id], with_payload, with_vectors)
         group["lookup"] = records[0] if records else None
+
+
+# ---- distance matrix -------------------------------------------------------------------------
+
+
+def search_matrix(collection: Collection, raw: Any) -> tuple[list[PointId], list[list[Hit]]]:
+    """Sample points matching the filter, then each one's nearest among the other samples.
+
+    Returns the sampled ids (in id order) and, per sample, its hits best first."""
+    from pydrant.collection.search import candidates_in
+    from pydrant.models.query import SearchMatrixBody
+
+    body: SearchMatrixBody = decode_model(raw, SearchMatrixBody)
+    sample, limit = body.sample or 10, body.limit or 3
+    using = body.using if body.using is not None else DEFAULT_VECTOR
+    spec = _spec(collection, QueryNode(None, using, None, limit, None, {}, None))
+    compiled = compile_filter(body.filter, "filter")
+    with collection.reading():
+        segments = list(collection.holder.segments)
+        pool: list[tuple[Any, int]] = []
+        for segment in segments:
+            storage = segment.vectors.get(using)
+            if storage is None:
+                continue
+            offsets = candidates_in(segment, compiled, None)
+            offsets = offsets[storage.has_mask(segment.size)[offsets]]
+            pool.extend((segment, o) for o in offsets.tolist())
+        chosen = random.sample(pool, min(sample, len(pool)))
+        if len(chosen) < 2:
+            return [], []
+        points = sorted(((segment.ids_at([o])[0], segment, o) for segment, o in chosen), key=lambda t: id_sort_key(t[0]))
+        rows: list[list[Hit]] = []
+        for i, (_, segment, offset) in enumerate(points):
+            restrict: dict[int, list[int]] = {}
+            for j, (_, other, other_offset) in enumerate(points):
+                if j != i:
+                    restrict.setdefault(other.segment_id, []).append(other_offset)
+            vector = _value(segment.vectors[using].get_json(np.asarray([offset]))[0], spec, "sample")
+            stats = sparse_idf_stats(segments, using, vector[0]) if spec.kind == "sparse" and str(spec.params.get("modifier") or "none").lower() == "idf" else None
+            scorer = NearestScorer(spec, vector, {"exact": True}, 0, stats)
+            rows.append(search_segments(segments, using, scorer, None, limit, None, {k: np.asarray(v) for k, v in restrict.items()}))
+        return [p[0] for p in points], rows
+
+
+def matrix_pairs(collection: Collection, raw: Any) -> dict[str, Any]:
+    ids, rows = search_matrix(collection, raw)
+    pairs = []
+    for point_id, hits in zip(ids, rows):
+        scores = json_floats(np.asarray([h.score for h in hits], dtype=np.float32)).tolist()
+        pairs.extend({"a": point_id, "b": h.point_id, "score": s} for h, s in zip(hits, scores))
+    return {"pairs": pairs}
+
+
+def matrix_offsets(collection: Collection, raw: Any) -> dict[str, Any]:
+    ids, rows = search_matrix(collection, raw)
+    position = {point_id: i for i, point_id in enumerate(ids)}
+    flat = [(r, position[h.point_id], h.score) for r, hits in enumerate(rows) for h in hits]
+    return {
+        "offsets_row": [f[0] for f in flat],
+        "offsets_col": [f[1] for f in flat],
+        "scores": json_floats(np.asarray([f[2] for f in flat], dtype=np.float32)).tolist(),
+        "ids": ids,
+    }

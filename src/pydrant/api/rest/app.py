@@ -53,6 +53,8 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", C + "/points/query", qry.query_points),
     ("POST", C + "/points/query/batch", qry.query_batch),
     ("POST", C + "/points/query/groups", qry.query_groups),
+    ("POST", C + "/points/search/matrix/pairs", qry.matrix_pairs),
+    ("POST", C + "/points/search/matrix/offsets", qry.matrix_offsets),
 ]
 
 UNSUPPORTED_PATHS: list[tuple[str, str]] = [

@@ -21,3 +21,11 @@ def query_batch(ctx: RequestContext) -> Any:
 
 def query_groups(ctx: RequestContext) -> Any:
     return query.query_groups(ctx.collection(), ctx.json_object(), ctx.toc.get)
+
+
+def matrix_pairs(ctx: RequestContext) -> Any:
+    return query.matrix_pairs(ctx.collection(), ctx.json_object())
+
+
+def matrix_offsets(ctx: RequestContext) -> Any:
+    return query.matrix_offsets(ctx.collection(), ctx.json_object())
