@@ -580,7 +580,7 @@ def prepare(collection: Collection, body: QueryBody, resolver: Resolver, where: 
 
 def query_points(collection: Collection, raw: Any, resolver: Resolver, where: str = "") -> dict[str, Any]:
     """POST /points/query: {"points": [ScoredPoint...]}."""
-    body: QueryBody = decode_model(raw, QueryBody, f"$.{where}" if where else "")
+    body: QueryBody = decode_model(raw, QueryBody, f"$.{where.rstrip('.')}" if where else "")
     res, projection = prepare(collection, body, resolver, where)
     offset = body.offset or 0
     if res.kind == "order_by":
