@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -231,7 +232,7 @@ payloads = st.one_of(
     ),
 )
 
-SCALAR_KEYS = ["a", "o.x", "n[].x", "e", "missing", "s"]
+SCALAR_KEYS = ("a", "o.x", "n[].x", "e", "missing", "s")
 _int_or_str_list = st.one_of(st.lists(st.integers(-3, 3), unique=True, max_size=3), st.lists(st.sampled_from(["a", "b", "red", "blue"]), unique=True, max_size=3))
 _bound = st.sampled_from([-2, -1.5, 0, 1, 2.5, 3])
 
@@ -265,7 +266,8 @@ def text_conditions() -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
-def special_conditions(ids: list[Any]) -> st.SearchStrategy[dict[str, Any]]:
+@functools.lru_cache(maxsize=None)
+def special_conditions(id_space: int) -> st.SearchStrategy[dict[str, Any]]:
     geo_pt = st.builds(lambda a, b: {"lat": a, "lon": b}, st.integers(-10, 10), st.integers(-10, 10))
     return st.one_of(
         st.builds(lambda r: {"key": "d", "range": r}, _range(st.sampled_from(DATE_BOUNDS))),
@@ -275,16 +277,19 @@ def special_conditions(ids: list[Any]) -> st.SearchStrategy[dict[str, Any]]:
         st.just({"key": "g", "geo_polygon": {"exterior": {"points": [{"lat": -5, "lon": -5}, {"lat": 5, "lon": -5}, {"lat": 5, "lon": 5}, {"lat": -5, "lon": 5}, {"lat": -5, "lon": -5}]},
                                               "interiors": [{"points": [{"lat": -1, "lon": -1}, {"lat": 1, "lon": -1}, {"lat": 1, "lon": 1}, {"lat": -1, "lon": -1}]}]}}),
         st.builds(lambda v: {"key": "u", "match": {"value": v}}, st.sampled_from(["550e8400-e29b-41d4-a716-446655440000", "nope", "6ba7b810-9dad-11d1-80b4-00c04fd430c8"])),
-        st.builds(lambda s: {"has_id": s}, st.lists(st.sampled_from(ids or [0]), unique=True, max_size=4)),
+        st.builds(lambda s: {"has_id": s}, st.lists(st.integers(0, id_space), unique=True, max_size=4)),
         st.builds(lambda t, i: {"slice": {"total": t, "index": i % t}}, st.integers(1, 4), st.integers(0, 3)),
-        st.builds(lambda f: {"nested": {"key": "n", "filter": f}}, filters(["x", "y"], depth=0)),
-        st.builds(lambda f: {"nested": {"key": "n[]", "filter": f}}, filters(["x", "y"], depth=0)),
+        st.builds(lambda f: {"nested": {"key": "n", "filter": f}}, filters(("x", "y"), depth=0)),
+        st.builds(lambda f: {"nested": {"key": "n[]", "filter": f}}, filters(("x", "y"), depth=0)),
     )
 
 
-def filters(keys: list[str], ids: list[Any] | None = None, depth: int = 1) -> st.SearchStrategy[dict[str, Any]]:
-    leaf = field_conditions(keys) if ids is None else st.one_of(field_conditions(keys), text_conditions(), special_conditions(ids))
-    cond = leaf if depth == 0 else st.one_of(leaf, st.deferred(lambda: filters(keys, ids, depth - 1)))
+@functools.lru_cache(maxsize=None)
+def filters(keys: tuple[str, ...], id_space: int | None = None, depth: int = 1) -> st.SearchStrategy[dict[str, Any]]:
+    """Random JSON filters over `keys`; with `id_space`, also text, geo, datetime, id, slice and
+    nested conditions (has_id over ids 0..id_space)."""
+    leaf = field_conditions(list(keys)) if id_space is None else st.one_of(field_conditions(list(keys)), text_conditions(), special_conditions(id_space))
+    cond = leaf if depth == 0 else st.one_of(leaf, filters(keys, id_space, depth - 1))
     clause = st.one_of(cond, st.lists(cond, max_size=3))
     return st.fixed_dictionaries(
         {},

@@ -14,26 +14,47 @@ from pydrant.segment.filtering.paths import Path, values_at
 _I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
 
 
+_MISSING = object()
+# type codes for splitting a column by value type in one pass
+_CODES = {str: 0, int: 1, float: 2, bool: 3, dict: 4, type(None): 5}
+_STR, _INT, _FLOAT, _BOOL, _DICT, _NULL = range(6)
+
+
+def _row_payloads(payloads: Sequence[dict[str, Any] | None], rows: list[int] | None) -> Sequence[Any]:
+    return payloads if rows is None else [payloads[off] for off in rows]
+
+
 class Column:
     """The flattened values of one key: value i belongs to row `owners[i]` of the view.
 
     Typed parts are (positions into `values`, numpy array) pairs, built on first use; a value of
     another type is simply absent from a part, so it never matches a condition of that type.
+    `rows=None` means every payload, in order.
     """
 
-    def __init__(self, payloads: Sequence[dict[str, Any] | None], rows: list[int], path: Path) -> None:
-        values: list[Any] = []
-        counts = np.zeros(len(rows), dtype=np.int64)
-        for r, off in enumerate(rows):
-            payload = payloads[off]
-            if payload:
-                vs = values_at(payload, path)
-                if vs:
-                    values.extend(vs)
-                    counts[r] = len(vs)
-        self.values = values
-        self.n_rows = len(rows)
-        self.owners = np.repeat(np.arange(len(rows), dtype=np.int64), counts)
+    def __init__(self, payloads: Sequence[dict[str, Any] | None], rows: list[int] | None, path: Path) -> None:
+        row_payloads = _row_payloads(payloads, rows)
+        n = len(row_payloads)
+        if len(path) == 1:
+            key = path[0]
+            raw = [p.get(key, _MISSING) if p else _MISSING for p in row_payloads]  # type: ignore[union-attr]
+            if list not in set(map(type, raw)):
+                self.n_rows = n
+                if raw.count(_MISSING) == 0:
+                    self.values: list[Any] = raw
+                    self.owners = np.arange(n, dtype=np.int64)
+                    return
+                present = [r for r, v in enumerate(raw) if v is not _MISSING]
+                self.values = [raw[r] for r in present]
+                self.owners = np.asarray(present, dtype=np.int64)
+                return
+            per_row = [v if type(v) is list else [] if v is _MISSING else [v] for v in raw]
+        else:
+            per_row = [values_at(p, path) if p else [] for p in row_payloads]
+        counts = np.fromiter((len(vs) for vs in per_row), dtype=np.int64, count=n)
+        self.values = [v for vs in per_row for v in vs]
+        self.owners = np.repeat(np.arange(n, dtype=np.int64), counts)
+        self.n_rows = n
 
     def rows_of(self, positions: np.ndarray) -> np.ndarray:
         """Bool mask over rows owning at least one of the value `positions`."""
@@ -42,42 +63,60 @@ class Column:
         return out
 
     @cached_property
-    def _kinds(self) -> dict[str, list[int]]:
-        kinds: dict[str, list[int]] = {"str": [], "int": [], "float": [], "bool": [], "dict": [], "null": []}
-        names = {str: "str", int: "int", float: "float", bool: "bool", dict: "dict", type(None): "null"}
-        for i, v in enumerate(self.values):
-            name = names.get(type(v))
-            if name is not None:
-                kinds[name].append(i)
-        return kinds
+    def _objects(self) -> np.ndarray:
+        return np.fromiter(self.values, dtype=object, count=len(self.values))
+
+    @cached_property
+    def _codes(self) -> np.ndarray:
+        return np.fromiter((_CODES.get(type(v), 6) for v in self.values), dtype=np.int8, count=len(self.values))
+
+    @cached_property
+    def _types(self) -> set[int]:
+        return {_CODES.get(t, 6) for t in set(map(type, self.values))}
+
+    def _positions(self, *codes: int) -> np.ndarray:
+        # homogeneous columns (the usual case) skip the per-value type pass
+        if self._types <= set(codes):
+            return np.arange(len(self.values), dtype=np.int64)
+        if not self._types & set(codes):
+            return np.zeros(0, dtype=np.int64)
+        if len(codes) == 1:
+            return np.flatnonzero(self._codes == codes[0])
+        return np.flatnonzero(np.isin(self._codes, codes))
 
     @cached_property
     def strings(self) -> tuple[np.ndarray, np.ndarray]:
-        pos = self._kinds["str"]
-        arr = np.empty(len(pos), dtype=object)
-        arr[:] = [self.values[i] for i in pos]
-        return np.asarray(pos, dtype=np.int64), arr
+        pos = self._positions(_STR)
+        if len(pos) == len(self.values):
+            return pos, self._objects
+        return pos, self._objects[pos]
 
     @cached_property
     def ints(self) -> tuple[np.ndarray, np.ndarray]:
         """Integers within int64 (what an exact match can name)."""
-        pos = [i for i in self._kinds["int"] if _I64_MIN <= self.values[i] <= _I64_MAX]
-        return np.asarray(pos, dtype=np.int64), np.array([self.values[i] for i in pos], dtype=np.int64)
+        pos = self._positions(_INT)
+        try:
+            return pos, self._objects[pos].astype(np.int64)
+        except OverflowError:
+            keep = [i for i in pos.tolist() if _I64_MIN <= self.values[i] <= _I64_MAX]
+            return np.asarray(keep, dtype=np.int64), np.array([self.values[i] for i in keep], dtype=np.int64)
 
     @cached_property
     def numbers(self) -> tuple[np.ndarray, np.ndarray]:
         """Every int and float (not bool) as float64, the precision ranges compare in."""
-        pos = sorted(self._kinds["int"] + self._kinds["float"])
-        return np.asarray(pos, dtype=np.int64), np.array([float(self.values[i]) for i in pos], dtype=np.float64)
+        pos = self._positions(_INT, _FLOAT)
+        if len(pos) == len(self.values):
+            return pos, np.array(self.values, dtype=np.float64)
+        return pos, self._objects[pos].astype(np.float64)
 
     @cached_property
     def bools(self) -> tuple[np.ndarray, np.ndarray]:
-        pos = self._kinds["bool"]
-        return np.asarray(pos, dtype=np.int64), np.array([self.values[i] for i in pos], dtype=bool)
+        pos = self._positions(_BOOL)
+        return pos, self._objects[pos].astype(bool)
 
     @cached_property
     def nulls(self) -> np.ndarray:
-        return np.asarray(self._kinds["null"], dtype=np.int64)
+        return self._positions(_NULL)
 
     @cached_property
     def geo(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -85,7 +124,7 @@ class Column:
         pos: list[int] = []
         lats: list[float] = []
         lons: list[float] = []
-        for i in self._kinds["dict"]:
+        for i in self._positions(_DICT).tolist():
             point = geo_point_of(self.values[i])
             if point is not None:
                 pos.append(i)
@@ -98,7 +137,7 @@ class Column:
         """Strings that parse as datetimes, in UTC microseconds."""
         pos: list[int] = []
         stamps: list[int] = []
-        for i in self._kinds["str"]:
+        for i in self._positions(_STR).tolist():
             t = parse_datetime(self.values[i])
             if t is not None:
                 pos.append(i)
@@ -125,8 +164,8 @@ def geo_point_of(value: Any) -> tuple[float, float] | None:
 class RawColumn:
     """The unflattened values of one key per row (arrays kept whole), for counts and emptiness."""
 
-    def __init__(self, payloads: Sequence[dict[str, Any] | None], rows: list[int], path: Path) -> None:
-        self.per_row = [values_at(payloads[off], path, flat=False) if payloads[off] else [] for off in rows]
+    def __init__(self, payloads: Sequence[dict[str, Any] | None], rows: list[int] | None, path: Path) -> None:
+        self.per_row = [values_at(p, path, flat=False) if p else [] for p in _row_payloads(payloads, rows)]
 
     @cached_property
     def empty(self) -> np.ndarray:

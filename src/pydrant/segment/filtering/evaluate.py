@@ -64,13 +64,13 @@ class _View:
     def column(self, path: Path) -> Column:
         col = self._columns.get(path)
         if col is None:
-            col = self._columns[path] = Column(self.ctx.payloads, self.row_list, path)
+            col = self._columns[path] = Column(self.ctx.payloads, None if self.full else self.row_list, path)
         return col
 
     def raw(self, path: Path) -> RawColumn:
         col = self._raw.get(path)
         if col is None:
-            col = self._raw[path] = RawColumn(self.ctx.payloads, self.row_list, path)
+            col = self._raw[path] = RawColumn(self.ctx.payloads, None if self.full else self.row_list, path)
         return col
 
     def take(self, positions: np.ndarray) -> _View:
