@@ -82,8 +82,8 @@ class IdTracker:
     @classmethod
     def restore(cls, external: list[PointId | None], versions: np.ndarray, live: np.ndarray) -> "IdTracker":
         tracker = cls()
+        tracker._reserve(len(external))  # while empty: nothing to copy
         tracker.external = list(external)
-        tracker._reserve(len(external))
         tracker._versions[: len(external)] = versions
         tracker._live[: len(external)] = live
         tracker.offsets = {pid: off for off, pid in enumerate(tracker.external) if pid is not None}
