@@ -30,9 +30,7 @@ def check(f: m.Filter | None, point: Point) -> bool:
         return False
     if f.should and not any(cond(c, point) for c in f.should):
         return False
-    if f.min_should is not None and sum(cond(c, point) for c in f.min_should.conditions) < f.min_should.min_count:
-        return False
-    return True
+    return f.min_should is None or sum(cond(c, point) for c in f.min_should.conditions) >= f.min_should.min_count
 
 
 def cond(c: m.Condition, p: Point) -> bool:
@@ -161,8 +159,8 @@ def _on_ring(x: float, y: float, ring: tuple[m.GeoPoint, ...]) -> bool:
 # ---------------------------------------------------------------------------------------------
 # A list-backed FilterContext and random payloads / filters, shared by the filter and index tests.
 
-import numpy as np  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+import numpy as np
+from hypothesis import strategies as st
 
 
 class ListContext:
@@ -266,7 +264,7 @@ def text_conditions() -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def special_conditions(id_space: int) -> st.SearchStrategy[dict[str, Any]]:
     geo_pt = st.builds(lambda a, b: {"lat": a, "lon": b}, st.integers(-10, 10), st.integers(-10, 10))
     return st.one_of(
@@ -284,7 +282,7 @@ def special_conditions(id_space: int) -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def filters(keys: tuple[str, ...], id_space: int | None = None, depth: int = 1) -> st.SearchStrategy[dict[str, Any]]:
     """Random JSON filters over `keys`; with `id_space`, also text, geo, datetime, id, slice and
     nested conditions (has_id over ids 0..id_space)."""

@@ -10,11 +10,11 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-import filter_reference as ref  # noqa: E402
+import filter_reference as ref
 
-from pydrant.segment.filtering.compile import compile_filter  # noqa: E402
-from pydrant.segment.filtering.evaluate import evaluate  # noqa: E402
-from pydrant.segment.payload_index import make_field_index  # noqa: E402
+from pydrant.segment.filtering.compile import compile_filter
+from pydrant.segment.filtering.evaluate import evaluate
+from pydrant.segment.payload_index import make_field_index
 
 CITIES = [
     {"city": "London", "color": "green"},

@@ -16,13 +16,13 @@ sys.path.insert(0, os.path.dirname(__file__))
 # raise for a deeper run: PYDRANT_FILTER_EXAMPLES=2000 pytest tests/unit/test_filter_property.py
 EXAMPLES = int(os.environ.get("PYDRANT_FILTER_EXAMPLES", "60"))
 
-import filter_reference as ref  # noqa: E402
+import filter_reference as ref
 
-from pydrant.segment.filtering.compile import compile_filter  # noqa: E402
-from pydrant.segment.filtering.evaluate import evaluate  # noqa: E402
+from pydrant.segment.filtering.compile import compile_filter
+from pydrant.segment.filtering.evaluate import evaluate
 
 local = pytest.importorskip("qdrant_client")
-from qdrant_client import QdrantClient, models  # noqa: E402
+from qdrant_client import QdrantClient, models
 
 KEYS = ref.SCALAR_KEYS
 

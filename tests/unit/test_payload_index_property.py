@@ -15,11 +15,11 @@ sys.path.insert(0, os.path.dirname(__file__))
 # raise for a deeper run: PYDRANT_FILTER_EXAMPLES=2000 pytest tests/unit/test_filter_property.py
 EXAMPLES = int(os.environ.get("PYDRANT_FILTER_EXAMPLES", "60"))
 
-import filter_reference as ref  # noqa: E402
+import filter_reference as ref
 
-from pydrant.segment.filtering.compile import compile_filter  # noqa: E402
-from pydrant.segment.filtering.evaluate import evaluate  # noqa: E402
-from pydrant.segment.payload_index import make_field_index  # noqa: E402
+from pydrant.segment.filtering.compile import compile_filter
+from pydrant.segment.filtering.evaluate import evaluate
+from pydrant.segment.payload_index import make_field_index
 
 INDEX_CHOICES = {
     "a": ["integer", "float", "keyword", "bool", {"type": "integer", "lookup": False}, {"type": "integer", "range": False}],

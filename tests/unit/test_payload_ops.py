@@ -10,7 +10,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pydrant.errors import ValidationFailed
-from pydrant.segment.payload_ops import clear_payload, delete_payload_keys, overwrite_payload, set_payload
+from pydrant.segment.payload_ops import (
+    clear_payload,
+    delete_payload_keys,
+    overwrite_payload,
+    set_payload,
+)
 
 
 def test_set_merges_top_level_and_null_removes() -> None:

@@ -6,7 +6,8 @@ Inputs are never mutated: each function returns a new payload that shares nothin
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from pydrant.errors import ValidationFailed
 from pydrant.segment.filtering.paths import Path, checked_path
@@ -15,10 +16,14 @@ from pydrant.segment.filtering.paths import Path, checked_path
 def json_copy(value: Any) -> Any:
     """Deep copy of a JSON value (much cheaper than copy.deepcopy)."""
     if type(value) is dict:
-        return {k: json_copy(v) for k, v in value.items()}
+        return _copy_object(value)
     if type(value) is list:
         return [json_copy(v) for v in value]
     return value
+
+
+def _copy_object(value: dict[str, Any]) -> dict[str, Any]:
+    return {k: json_copy(v) for k, v in value.items()}
 
 
 def set_payload(current: dict[str, Any] | None, new: dict[str, Any], key: str | None = None) -> dict[str, Any]:
@@ -34,7 +39,7 @@ def set_payload(current: dict[str, Any] | None, new: dict[str, Any], key: str | 
         _merge(result, new)
         return result
     path = checked_path(key, "key")
-    result = json_copy(current or {})
+    result = _copy_object(current or {})
     _set_at(result, path, new)
     return result
 
@@ -43,7 +48,7 @@ def overwrite_payload(current: dict[str, Any] | None, new: dict[str, Any]) -> di
     """Replace the whole payload with `new`."""
     if not isinstance(new, dict):
         raise ValidationFailed("payload: expected an object")
-    return json_copy(new)
+    return _copy_object(new)
 
 
 def delete_payload_keys(current: dict[str, Any] | None, keys: Iterable[str]) -> dict[str, Any]:
@@ -51,7 +56,7 @@ def delete_payload_keys(current: dict[str, Any] | None, keys: Iterable[str]) -> 
     ending in an index (`a[1]`) removes nothing, as in Qdrant (deleting by position is not
     idempotent)."""
     paths = [checked_path(k, f"keys[{i}]") for i, k in enumerate(keys)]
-    result = json_copy(current or {})
+    result = _copy_object(current or {})
     for path in paths:
         _delete_at(result, path)
     return result

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from functools import cached_property
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -37,7 +38,7 @@ class Column:
         n = len(row_payloads)
         if len(path) == 1:
             key = path[0]
-            raw = [p.get(key, _MISSING) if p else _MISSING for p in row_payloads]  # type: ignore[union-attr]
+            raw = [p.get(key, _MISSING) if p else _MISSING for p in row_payloads]
             if list not in set(map(type, raw)):
                 self.n_rows = n
                 if raw.count(_MISSING) == 0:
@@ -145,12 +146,17 @@ class Column:
         return np.asarray(pos, dtype=np.int64), np.array(stamps, dtype=np.int64)
 
 
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
 def geo_point_of(value: Any) -> tuple[float, float] | None:
     """(lat, lon) of a payload geo point, or None when `value` is not one."""
     if type(value) is not dict:
         return None
-    lat, lon = value.get("lat"), value.get("lon")
-    if type(lat) not in (int, float) or type(lon) not in (int, float):
+    lat: Any = value.get("lat")
+    lon: Any = value.get("lon")
+    if not _is_number(lat) or not _is_number(lon):
         return None
     try:
         flat, flon = float(lat), float(lon)

@@ -28,7 +28,7 @@ def _filter(raw: object, path: str) -> m.Filter:
     obj = _object(raw, path)
     unknown = set(obj) - _FILTER_KEYS
     if unknown:
-        raise MalformedJson(f"{path}: unknown field `{sorted(unknown)[0]}`, expected one of must, should, must_not, min_should")
+        raise MalformedJson(f"{path}: unknown field `{min(unknown)}`, expected one of must, should, must_not, min_should")
     min_should = None
     if obj.get("min_should") is not None:
         ms = _object(obj["min_should"], f"{path}.min_should")
@@ -114,7 +114,7 @@ def _field_condition(obj: dict[str, Any], path: str) -> m.Condition:
     p = checked_path(key, f"{path}.key")
     unknown = set(obj) - set(_FIELD_CHECKS) - {"key"}
     if unknown:
-        raise MalformedJson(f"{path}: unknown field `{sorted(unknown)[0]}` in field condition")
+        raise MalformedJson(f"{path}: unknown field `{min(unknown)}` in field condition")
     checks: list[m.Condition] = []
     for name in _FIELD_CHECKS:
         raw = obj.get(name)
@@ -162,7 +162,7 @@ def _match(key: str, p: Any, raw: object, where: str) -> m.Condition:
     value = obj[kind]
     at = f"{where}.{kind}"
     if kind == "value":
-        if isinstance(value, bool) or isinstance(value, str):
+        if isinstance(value, (bool, str)):
             return m.MatchValue(key, p, value)
         if type(value) is int and _I64_MIN <= value <= _I64_MAX:
             return m.MatchValue(key, p, value)
@@ -198,7 +198,7 @@ def _bounds(raw: object, where: str, convert: Any) -> dict[str, Any]:
     obj = _object(raw, where)
     unknown = set(obj) - {"gt", "gte", "lt", "lte"}
     if unknown:
-        raise MalformedJson(f"{where}: unknown field `{sorted(unknown)[0]}`")
+        raise MalformedJson(f"{where}: unknown field `{min(unknown)}`")
     return {k: convert(v, f"{where}.{k}") for k, v in obj.items() if v is not None}
 
 

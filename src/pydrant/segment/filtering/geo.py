@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from pydrant.segment.filtering.model import GeoBoundingBox, GeoPoint, GeoPolygon, GeoRadius
+from pydrant.segment.filtering.model import (
+    GeoBoundingBox,
+    GeoPoint,
+    GeoPolygon,
+    GeoRadius,
+)
 
 EARTH_RADIUS_M = 6371008.8
 """Mean earth radius in meters (IUGG), the one Qdrant's haversine uses."""
@@ -15,11 +20,11 @@ def haversine(lat: np.ndarray, lon: np.ndarray, center: GeoPoint) -> np.ndarray:
     lat1, lon1 = np.radians(lat), np.radians(lon)
     lat2, lon2 = np.radians(center.lat), np.radians(center.lon)
     a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    return EARTH_RADIUS_M * 2 * np.arcsin(np.sqrt(np.minimum(a, 1.0)))
+    return np.asarray(EARTH_RADIUS_M * 2 * np.arcsin(np.sqrt(np.minimum(a, 1.0))))
 
 
 def in_radius(lat: np.ndarray, lon: np.ndarray, cond: GeoRadius) -> np.ndarray:
-    return haversine(lat, lon, cond.center) < cond.radius
+    return np.asarray(haversine(lat, lon, cond.center) < cond.radius)
 
 
 def in_box(lat: np.ndarray, lon: np.ndarray, cond: GeoBoundingBox) -> np.ndarray:
@@ -29,7 +34,7 @@ def in_box(lat: np.ndarray, lon: np.ndarray, cond: GeoBoundingBox) -> np.ndarray
         lon_ok = (lon > tl.lon) | (lon < br.lon)
     else:
         lon_ok = (lon > tl.lon) & (lon < br.lon)
-    return lon_ok & (lat < tl.lat) & (lat > br.lat)
+    return np.asarray(lon_ok & (lat < tl.lat) & (lat > br.lat))
 
 
 def in_polygon(lat: np.ndarray, lon: np.ndarray, cond: GeoPolygon) -> np.ndarray:
@@ -39,7 +44,7 @@ def in_polygon(lat: np.ndarray, lon: np.ndarray, cond: GeoPolygon) -> np.ndarray
     for hole in cond.interiors:
         in_hole, on_hole_edge = _ring(lat, lon, hole)
         result &= ~(in_hole | on_hole_edge)
-    return result
+    return np.asarray(result)
 
 
 def _ring(px: np.ndarray, py: np.ndarray, ring: tuple[GeoPoint, ...]) -> tuple[np.ndarray, np.ndarray]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 from pydrant.models.ids import PointId
 from pydrant.segment.filtering.paths import Path
@@ -173,21 +172,21 @@ class Filter:
     min_should: MinShould | None = None
 
 
-FieldCheck = Union[
-    MatchValue,
-    MatchAny,
-    MatchExcept,
-    MatchText,
-    MatchPrefix,
-    Range,
-    DatetimeRange,
-    GeoBoundingBox,
-    GeoRadius,
-    GeoPolygon,
-    ValuesCount,
-    IsEmpty,
-    IsNull,
-]
+FieldCheck = (
+    MatchValue
+    | MatchAny
+    | MatchExcept
+    | MatchText
+    | MatchPrefix
+    | Range
+    | DatetimeRange
+    | GeoBoundingBox
+    | GeoRadius
+    | GeoPolygon
+    | ValuesCount
+    | IsEmpty
+    | IsNull
+)
 """Conditions on the values of one payload key (the ones a field index may answer)."""
 
-Condition = Union[FieldCheck, AnyOf, HasId, HasVector, Slice, Nested, Filter]
+Condition = FieldCheck | AnyOf | HasId | HasVector | Slice | Nested | Filter

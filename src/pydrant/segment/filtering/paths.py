@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any, Union
+from typing import Any
 
 from pydrant.errors import ValidationFailed
 
-PathItem = Union[str, int, None]
+PathItem = str | int | None
 """One step of a path: a dict key (str), an array index (int) or every array element (None)."""
 
 Path = tuple[PathItem, ...]

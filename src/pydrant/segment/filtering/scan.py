@@ -45,9 +45,9 @@ def match_any(col: Column, values: tuple[object, ...]) -> np.ndarray:
         if not len(arr):
             return pos
         wanted = set(values)
-        return pos[np.fromiter((s in wanted for s in arr), dtype=bool, count=len(arr))]
+        return np.asarray(pos[np.fromiter((s in wanted for s in arr), dtype=bool, count=len(arr))])
     pos, iarr = col.ints
-    return pos[np.isin(iarr, np.array(values, dtype=np.int64))]
+    return np.asarray(pos[np.isin(iarr, np.array(values, dtype=np.int64))])
 
 
 def match_except(col: Column, cond: m.MatchExcept) -> np.ndarray:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -61,11 +61,11 @@ def slice_mask(ids: Sequence[PointId], total: int, index: int) -> np.ndarray:
     with np.errstate(over="ignore"):
         int_pos = np.flatnonzero(is_int)
         if len(int_pos):
-            words = np.array([ids[i] for i in int_pos], dtype=_U)
+            words = np.array([ids[i] for i in int_pos.tolist()], dtype=_U)
             out[int_pos] = siphash24([words], 8) % _U(total) == _U(index)
         uuid_pos = np.flatnonzero(~is_int)
         if len(uuid_pos):
-            raw = b"".join(uuid.UUID(str(ids[i])).bytes for i in uuid_pos)
+            raw = b"".join(uuid.UUID(str(ids[i])).bytes for i in uuid_pos.tolist())
             words = np.frombuffer(raw, dtype="<u8").reshape(-1, 2)
             hashed = siphash24([words[:, 0].astype(_U), words[:, 1].astype(_U)], 16)
             out[uuid_pos] = hashed % _U(total) == _U(index)

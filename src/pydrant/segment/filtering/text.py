@@ -46,9 +46,8 @@ class Tokenizer:
                 continue
             if self.min_len is not None and len(tok) < self.min_len:
                 continue
-            if self.max_len is not None and len(tok) > self.max_len:
-                if self.kind != "prefix":
-                    continue
+            if self.max_len is not None and len(tok) > self.max_len and self.kind != "prefix":
+                continue
             out.append(tok)
         return out
 

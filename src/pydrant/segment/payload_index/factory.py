@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from pydrant.errors import MalformedJson, Unsupported, ValidationFailed
 from pydrant.segment.filtering.paths import checked_path
@@ -10,7 +11,11 @@ from pydrant.segment.filtering.text import Tokenizer
 from pydrant.segment.payload_index.base import FieldIndex
 from pydrant.segment.payload_index.geo import GeoIndex
 from pydrant.segment.payload_index.map_index import BoolIndex, KeywordIndex, UuidIndex
-from pydrant.segment.payload_index.numeric import DatetimeIndex, FloatIndex, IntegerIndex
+from pydrant.segment.payload_index.numeric import (
+    DatetimeIndex,
+    FloatIndex,
+    IntegerIndex,
+)
 from pydrant.segment.payload_index.stopwords import LANGUAGES
 from pydrant.segment.payload_index.text import TextIndex
 
@@ -84,7 +89,7 @@ def make_field_index(key: str, field_schema: object) -> FieldIndex:
         "keyword": KeywordIndex, "integer": IntegerIndex, "float": FloatIndex, "geo": GeoIndex,
         "bool": BoolIndex, "datetime": DatetimeIndex, "uuid": UuidIndex,
     }[kind]
-    return cls(key, params)  # type: ignore[abstract]
+    return cls(key, params)
 
 
 def make_tokenizer(params: dict[str, Any]) -> Tokenizer:

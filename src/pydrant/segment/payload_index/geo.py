@@ -52,9 +52,9 @@ class GeoIndex(FieldIndex):
     def _offsets(self, cond: Any) -> np.ndarray | None:
         lat, lon, offs = self._arrays()
         if isinstance(cond, m.GeoRadius):
-            return offs[geo.in_radius(lat, lon, cond)]
+            return np.asarray(offs[geo.in_radius(lat, lon, cond)])
         if isinstance(cond, m.GeoBoundingBox):
-            return offs[geo.in_box(lat, lon, cond)]
+            return np.asarray(offs[geo.in_box(lat, lon, cond)])
         if isinstance(cond, m.GeoPolygon):
-            return offs[geo.in_polygon(lat, lon, cond)]
+            return np.asarray(offs[geo.in_polygon(lat, lon, cond)])
         return None

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -12,7 +13,7 @@ class SortedValues:
 
     def __init__(self, dtype: type) -> None:
         self.dtype = dtype
-        self._vals = np.zeros(0, dtype=dtype)
+        self._vals: np.ndarray[Any, Any] = np.zeros(0, dtype=dtype)
         self._offs = np.zeros(0, dtype=np.int64)
         self._pending: dict[int, list[float | int]] = {}
         self._removed: set[int] = set()
@@ -32,7 +33,7 @@ class SortedValues:
             self._vals, self._offs = self._vals[keep], self._offs[keep]
             self._removed.clear()
         if self._pending:
-            vals = np.array([v for vs in self._pending.values() for v in vs], dtype=self.dtype)
+            vals: np.ndarray[Any, Any] = np.array([v for vs in self._pending.values() for v in vs], dtype=self.dtype)
             offs = np.repeat(np.fromiter(self._pending, np.int64, len(self._pending)), [len(vs) for vs in self._pending.values()])
             self._pending = {}
             all_vals = np.concatenate([self._vals, vals])
@@ -41,14 +42,14 @@ class SortedValues:
             self._vals, self._offs = all_vals[order], all_offs[order]
         return self._vals, self._offs
 
-    def between(self, low: float | int | None, low_incl: bool, high: float | int | None, high_incl: bool) -> tuple[int, int]:
+    def between(self, low: float | None, low_incl: bool, high: float | None, high_incl: bool) -> tuple[int, int]:
         """Index range [lo, hi) of values within the bounds."""
         vals, _ = self.arrays()
         lo = 0 if low is None else int(np.searchsorted(vals, low, side="left" if low_incl else "right"))
         hi = len(vals) if high is None else int(np.searchsorted(vals, high, side="right" if high_incl else "left"))
         return lo, max(lo, hi)
 
-    def iterate(self, descending: bool, start: float | int | None) -> Iterator[tuple[float | int, int]]:
+    def iterate(self, descending: bool, start: float | None) -> Iterator[tuple[float | int, int]]:
         vals, offs = self.arrays()
         if descending:
             hi = len(vals) if start is None else int(np.searchsorted(vals, start, side="right"))
