@@ -148,9 +148,10 @@ def _field_condition(obj: dict[str, Any], path: str) -> m.Condition:
         else:
             checks.append(m.IsNull(key, p, _bool(raw, where)))
     if not checks:
-        raise ValidationFailed(f"{path}: at least one field condition must be specified for key {key!r}")
+        raise ValidationFailed(f"{path}.match: At least one field condition must be specified")
     if len(checks) == 1:
         return checks[0]
+    # as in Qdrant, a field condition with several checks holds when any one of them does
     return m.AnyOf(tuple(checks))
 
 
