@@ -5,7 +5,7 @@ Every 4xx of a write happens here: shapes, id formats, vector names, dimensions,
 
 from __future__ import annotations
 
-from typing import Any, Union
+from typing import Any, Callable, Iterator, Sequence, Union
 
 import msgspec
 import numpy as np
@@ -96,40 +96,77 @@ def _body_types(config: CollectionConfig) -> Any:
 
 
 class _ColumnBuilder:
-    """Collects per-point vectors by name, then packs each name into one column."""
+    """Collects vectors by name (whole columns, or point by point for named vectors), then packs
+    each name into one column. Locations for error messages are only formatted on error."""
 
     def __init__(self, config: CollectionConfig) -> None:
         self.config = config
-        self.rows: dict[str, list[int]] = {}
+        self.rows: dict[str, list[int] | None] = {}  # None: every row, in order
         self.values: dict[str, list[Any]] = {}
+        self.where: dict[str, Callable[[int], str]] = {}
+        self.typed: set[str] = set()  # columns msgspec already typed as numbers
 
-    def add(self, row: int, name: str, value: Any, where: str) -> None:
-        self.rows.setdefault(name, []).append(row)
-        self.values.setdefault(name, []).append((value, where))
+    def add_column(self, name: str, values: list[Any], where: Callable[[int], str], typed: bool = False) -> None:
+        self.rows[name] = None
+        self.values[name] = values
+        self.where[name] = where
+        if typed:
+            self.typed.add(name)
 
-    def add_point_vector(self, row: int, vector: Any, where: str) -> None:
-        if isinstance(vector, dict):
-            for name, value in vector.items():
-                self.add(row, name, value, f"{where}.{name}")
-        else:
-            self.add(row, DEFAULT_VECTOR, vector, where)
+    def add(self, row: int, name: str, value: Any, where: Callable[[int], str]) -> None:
+        rows = self.rows.setdefault(name, [])
+        assert rows is not None  # a name is either a whole column or added point by point
+        rows.append(row)
+        self.values.setdefault(name, []).append(value)
+        self.where.setdefault(name, where)
+
+    def add_point_vectors(self, vectors: list[Any], where: Callable[[int, str], str]) -> None:
+        if not any(type(v) is dict for v in vectors):
+            self.add_column(DEFAULT_VECTOR, vectors, lambda i: where(i, ""), typed=True)
+            return
+        for row, vector in enumerate(vectors):
+            if type(vector) is dict:
+                for name, value in vector.items():
+                    self.add(row, name, value, lambda i, n=name: where(i, n))
+            else:
+                self.add(row, DEFAULT_VECTOR, vector, lambda i: where(i, ""))
 
     def build(self, n_rows: int) -> VectorColumns:
         columns = VectorColumns(dense={}, multi={}, sparse={})
         for name, rows in self.rows.items():
             spec = self.config.vector(name)
             values = self.values[name]
-            if len(set(rows)) != len(rows):
+            where = self.where[name]
+            if rows is not None and len(set(rows)) != len(rows):
                 raise BadInput(f"vector `{name}` given twice for one point")
+            positions = range(n_rows) if rows is None else rows
+            wheres = _LazyWheres(where, positions)
             if spec.kind == "dense":
-                data = _dense_matrix(spec, [v for v, _ in values], [w for _, w in values])
-                all_rows = len(rows) == n_rows and rows == list(range(n_rows))
+                data = _dense_matrix(spec, values, wheres, typed=name in self.typed)
+                all_rows = rows is None or rows == list(range(n_rows))
                 columns.dense[name] = DenseColumn(None if all_rows else rows, data.tobytes(), spec.size)
             elif spec.kind == "multi":
-                columns.multi[name] = _multi_column(spec, rows, values)
+                columns.multi[name] = _multi_column(spec, list(positions), list(zip(values, wheres)))
             else:
-                columns.sparse[name] = _sparse_column(spec, rows, values)
+                columns.sparse[name] = _sparse_column(spec, list(positions), list(zip(values, wheres)))
         return columns
+
+
+class _LazyWheres:
+    """`wheres[i]`: the location of the i-th value, formatted on demand."""
+
+    def __init__(self, where: Callable[[int], str], positions: Sequence[int]) -> None:
+        self._where = where
+        self._positions = positions
+
+    def __getitem__(self, i: int) -> str:
+        return self._where(self._positions[i])
+
+    def __len__(self) -> int:
+        return len(self._positions)
+
+    def __iter__(self) -> Iterator[str]:
+        return (self._where(p) for p in self._positions)
 
 
 def _check_finite(matrix: np.ndarray, where: str) -> None:
@@ -137,12 +174,18 @@ def _check_finite(matrix: np.ndarray, where: str) -> None:
         raise ValidationFailed(f"{where}: vector values must be finite numbers within float32 range")
 
 
-def _dense_matrix(spec: VectorSpec, values: list[Any], wheres: list[str]) -> np.ndarray:
+def _dense_matrix(spec: VectorSpec, values: list[Any], wheres: Any, typed: bool) -> np.ndarray:
     try:
         with np.errstate(over="ignore"):
-            matrix = np.array(values, dtype=np.float32)
-        if matrix.ndim == 2 and matrix.shape[1] == spec.size and _all_numbers(values):
-            _check_finite(matrix, wheres[0].rsplit("[", 1)[0] if len(wheres) > 1 else wheres[0])
+            if typed:
+                matrix = np.array(values, dtype=np.float32)
+            else:  # untyped JSON: refuse strings and booleans instead of letting numpy cast them
+                loose = np.array(values)
+                matrix = loose.astype(np.float32) if loose.dtype.kind in "fi" else np.zeros((0, 0), np.float32)
+        if matrix.ndim == 2 and matrix.shape[1] == spec.size and len(matrix) == len(values):
+            if not np.isfinite(matrix).all():
+                bad = int(np.flatnonzero(~np.isfinite(matrix).all(axis=1))[0])
+                _check_finite(matrix[bad], wheres[bad])
             return matrix
     except (ValueError, TypeError):
         pass
@@ -150,14 +193,6 @@ def _dense_matrix(spec: VectorSpec, values: list[Any], wheres: list[str]) -> np.
     for value, where in zip(values, wheres):
         _check_dense(spec, value, where)
     raise ValidationFailed(f"{wheres[0]}: dense vectors must be lists of {spec.size} numbers")
-
-
-def _all_numbers(values: list[Any]) -> bool:
-    # msgspec already typed default vectors as floats; named ones arrive untyped.
-    first = values[0]
-    return isinstance(first, list) and all(type(x) in (float, int) for x in first) and all(
-        isinstance(v, list) for v in values
-    )
 
 
 def _check_dense(spec: VectorSpec, value: Any, where: str) -> None:
@@ -224,6 +259,10 @@ def _sparse_column(spec: VectorSpec, rows: list[int], values: list[tuple[Any, st
 # Operations
 
 
+def _point_where(field: str) -> Callable[[int, str], str]:
+    return lambda i, name: f"{field}[{i}].vector" + (f".{name}" if name else "")
+
+
 def upsert_from_body(body: bytes, config: CollectionConfig) -> tuple[Upsert, Any]:
     """Returns the operation and the raw update_filter (checked by the caller)."""
     upsert_type, _ = _body_types(config)
@@ -237,8 +276,7 @@ def upsert_from_body(body: bytes, config: CollectionConfig) -> tuple[Upsert, Any
     if request.points is not None:
         ids = [parse_point_id(p.id, f"points[{i}].id") for i, p in enumerate(request.points)]
         payloads: list[dict[str, Any] | None] | None = [p.payload for p in request.points]
-        for i, p in enumerate(request.points):
-            builder.add_point_vector(i, p.vector, f"points[{i}].vector")
+        builder.add_point_vectors([p.vector for p in request.points], _point_where("points"))
     else:
         batch = request.batch
         ids = [parse_point_id(x, f"batch.ids[{i}]") for i, x in enumerate(batch.ids)]
@@ -249,13 +287,11 @@ def upsert_from_body(body: bytes, config: CollectionConfig) -> tuple[Upsert, Any
             for name, column in batch.vectors.items():
                 if not isinstance(column, list) or len(column) != len(ids):
                     raise BadInput(f"number of vectors for `{name}` does not match number of ids ({len(ids)})")
-                for i, value in enumerate(column):
-                    builder.add(i, name, value, f"batch.vectors.{name}[{i}]")
+                builder.add_column(name, column, lambda i, n=name: f"batch.vectors.{n}[{i}]")
         else:
             if len(batch.vectors) != len(ids):
                 raise BadInput(f"number of vectors ({len(batch.vectors)}) does not match number of ids ({len(ids)})")
-            for i, value in enumerate(batch.vectors):
-                builder.add(i, DEFAULT_VECTOR, value, f"batch.vectors[{i}]")
+            builder.add_column(DEFAULT_VECTOR, batch.vectors, lambda i: f"batch.vectors[{i}]", typed=True)
     columns = builder.build(len(ids))
     if payloads is not None and all(p is None for p in payloads):
         payloads = None
@@ -269,6 +305,5 @@ def update_vectors_from_body(body: bytes, config: CollectionConfig) -> tuple[Upd
         raise ValidationFailed("points: must contain at least 1 item")
     builder = _ColumnBuilder(config)
     ids = [parse_point_id(p.id, f"points[{i}].id") for i, p in enumerate(request.points)]
-    for i, p in enumerate(request.points):
-        builder.add_point_vector(i, p.vector, f"points[{i}].vector")
+    builder.add_point_vectors([p.vector for p in request.points], _point_where("points"))
     return UpdateVectors(ids, builder.build(len(ids)), request.update_filter), request.update_filter
