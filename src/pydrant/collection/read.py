@@ -165,11 +165,18 @@ def scroll(
             picked = start + np.flatnonzero(hits)[: limit + 1]
         next_offset = order.id_at(int(picked[limit])) if len(picked) > limit else None
         picked = picked[:limit]
-        records = []
-        for index in picked.tolist():
-            segment = order.segments[int(order.seg[index])]
-            records.extend(projection.records(segment, [int(order.off[index])]))
-        return records, next_offset
+        return gather_records(projection, order.segments, order.seg[picked], order.off[picked]), next_offset
+
+
+def gather_records(projection: Projection, segments: Sequence[Segment], seg_indexes: np.ndarray, offsets: np.ndarray, extra: Sequence[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Records for (segment, offset) pairs in the given order, built one segment at a time."""
+    records: list[Any] = [None] * len(offsets)
+    for seg_index in np.unique(seg_indexes).tolist():
+        rows = np.flatnonzero(seg_indexes == seg_index)
+        part_extra = [extra[i] for i in rows.tolist()] if extra is not None else None
+        for row, record in zip(rows.tolist(), projection.records(segments[seg_index], offsets[rows], part_extra)):
+            records[row] = record
+    return records
 
 
 def count(collection: Collection, compiled_filter: Any, exact: bool = True) -> int:
