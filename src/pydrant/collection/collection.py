@@ -199,28 +199,50 @@ class Collection:
                 item = None
             if item is _STOP:
                 break
-            force_flush = False
-            if item is not None:
-                if item[0] == "flush":
-                    force_flush = True
-                else:
-                    batch = [item]
-                    while len(batch) < 64:  # apply queued ops under one lock acquisition
-                        try:
-                            nxt = self._queue.get_nowait()
-                        except queue.Empty:
-                            break
-                        if nxt is _STOP or nxt[0] == "flush":
-                            self._queue.put(nxt)
-                            break
-                        batch.append(nxt)
-                    self._apply_batch(batch)
-            if force_flush or time.monotonic() - last_flush >= self.flush_interval:
-                self._flush_safely()
-                last_flush = time.monotonic()
+            try:
+                if self._handle(item, time.monotonic() - last_flush):
+                    last_flush = time.monotonic()
+            except Exception:  # the worker must survive anything, or every writer would hang
+                log.exception("collection %s: update worker error", self.name)
+
+    def _handle(self, item: Any, since_flush: float) -> bool:
+        """One worker step; returns whether it flushed."""
+        force_flush = False
+        if item is not None:
+            if item[0] == "flush":
+                force_flush = True
+            else:
+                batch = [item]
+                while len(batch) < 64:  # apply queued ops under one lock acquisition
+                    try:
+                        nxt = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if nxt is _STOP or nxt[0] == "flush":
+                        self._queue.put(nxt)
+                        break
+                    batch.append(nxt)
+                self._apply_batch(batch)
+        if force_flush or since_flush >= self.flush_interval:
+            self._flush_safely()
+            return True
+        return False
 
     def _apply_batch(self, batch: list[tuple[int, list[Operation], Future[None] | None]]) -> None:
-        self.wal.sync_through(batch[-1][0])  # never apply what is not durable yet
+        try:
+            self.wal.sync_through(batch[-1][0])  # never apply what is not durable yet
+        except Exception as exc:
+            # The WAL could not make these durable (disk full, I/O error): they are not applied
+            # and their writers get the error; the WAL refuses further writes until restart.
+            log.error("collection %s: WAL sync failed, %d operations not applied: %s", self.name, len(batch), exc)
+            self.failure = f"WAL sync failed: {exc}"
+            with self._applied_cond:
+                self.applied_op = batch[-1][0]
+                self._applied_cond.notify_all()
+            for _op_id, _operations, done in batch:
+                if done is not None:
+                    done.set_exception(exc if isinstance(exc, PydrantError) else StorageFailure(str(exc)))
+            return
         results: list[tuple[Future[None] | None, BaseException | None]] = []
         with self.rw.write():
             for op_id, operations, done in batch:
