@@ -118,3 +118,28 @@ def test_on_disk_loads_memory_mapped_and_stays_writable(tmp_path: Path) -> None:
     assert again.get_json(np.array([2, 20])) == [[6.0, 7.0, 8.0], None]  # file untouched
     offsets, scores = t.search(np.zeros(3, dtype=np.float32), 2, None, None)
     assert offsets.tolist() == [20, 0] and scores[0] == np.float32(np.sqrt(3))
+
+
+def test_save_goes_through_given_fileio(tmp_path: Path) -> None:
+    from pydrant.storage.fileio import DEFAULT_FILEIO
+
+    written: list[str] = []
+
+    class Recording(type(DEFAULT_FILEIO)):  # type: ignore[misc]
+        """Counts writes, to prove the storages use the fileio they are given."""
+
+        def write_new(self, path: Path, data: bytes) -> None:
+            written.append(path.name)
+            super().write_new(path, data)
+
+    for kind, cfg, vec in (
+        ("dense", {"size": 2, "distance": "Dot"}, np.ones((1, 2), np.float32)),
+        ("dense", {"size": 2, "distance": "Dot", "multivector_config": {"comparator": "max_sim"}},
+         [np.ones((2, 2), np.float32)]),
+        ("sparse", {}, [([1], [1.0])]),
+    ):
+        s = make_storage(kind, cfg)
+        s.set(np.array([0]), vec)
+        written.clear()
+        files = s.save(tmp_path, f"f-{len(list(tmp_path.iterdir()))}", Recording())
+        assert len(written) == len(files)

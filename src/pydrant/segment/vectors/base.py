@@ -44,8 +44,9 @@ class VectorStorage(Protocol):
         """Copy the vectors `other` holds at `src_offsets` to `dst_offsets` (absent -> cleared)."""
         ...
 
-    def save(self, directory: Path, prefix: str) -> list[str]:
-        """Write the storage under `directory`; return the file names written."""
+    def save(self, directory: Path, prefix: str, fileio: Any = None) -> list[str]:
+        """Write the storage under `directory` (through `fileio`, a storage.fileio.FileIO,
+        when given); return the file names written."""
         ...
 
     def search(
@@ -114,9 +115,12 @@ def candidate_offsets(candidates: Candidates, has: np.ndarray) -> np.ndarray:
     return result
 
 
-def write_file(path: Path, data: bytes) -> None:
-    """Write `data` crash-safely (temp file, fsync, rename)."""
-    write_atomic(path, data)
+def write_file(path: Path, data: bytes, fileio: Any = None) -> None:
+    """Write `data` crash-safely (temp file, fsync, rename), through `fileio` if given."""
+    if fileio is None:
+        write_atomic(path, data)
+    else:
+        write_atomic(path, data, fileio)
 
 
 def npz_bytes(**arrays: np.ndarray) -> bytes:

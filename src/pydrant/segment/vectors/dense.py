@@ -231,7 +231,7 @@ class DenseStorage:
 
     # -- persistence ------------------------------------------------------------------
 
-    def save(self, directory: Path, prefix: str) -> list[str]:
+    def save(self, directory: Path, prefix: str, fileio: Any = None) -> list[str]:
         """Rows go to a plain .npy (memory-mappable for `on_disk`), the mask and graph
         labels to an .npz, the faiss graph to its own file."""
         directory = Path(directory)
@@ -241,15 +241,15 @@ class DenseStorage:
         files = [rows_name, meta_name]
         buf = io.BytesIO()
         np.save(buf, np.ascontiguousarray(self._data[:end]), allow_pickle=False)
-        write_file(directory / rows_name, buf.getvalue())
+        write_file(directory / rows_name, buf.getvalue(), fileio)
         meta = {"has": self._has[:end]}
         if self.index is not None:
             blob, labels = self.index.to_bytes()
             meta["hnsw_labels"] = labels
             hnsw_name = f"{prefix}.hnsw.faiss"
-            write_file(directory / hnsw_name, blob)
+            write_file(directory / hnsw_name, blob, fileio)
             files.append(hnsw_name)
-        write_file(directory / meta_name, npz_bytes(**meta))
+        write_file(directory / meta_name, npz_bytes(**meta), fileio)
         return files
 
     @classmethod

@@ -246,13 +246,14 @@ class MultiDenseStorage:
 
     # -- persistence ------------------------------------------------------------------
 
-    def save(self, directory: Path, prefix: str) -> list[str]:
+    def save(self, directory: Path, prefix: str, fileio: Any = None) -> list[str]:
         offsets = np.flatnonzero(self._has)
         rows = self._rows[self._row_index(offsets)]
         name = f"{prefix}.multi.npz"
         write_file(
             Path(directory) / name,
             npz_bytes(offsets=offsets, counts=self._count[offsets], rows=rows),
+            fileio,
         )
         return [name]
 

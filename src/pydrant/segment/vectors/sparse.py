@@ -335,13 +335,14 @@ class SparseStorage:
 
     # -- persistence ------------------------------------------------------------------
 
-    def save(self, directory: Path, prefix: str) -> list[str]:
+    def save(self, directory: Path, prefix: str, fileio: Any = None) -> list[str]:
         offsets = np.flatnonzero(self._has)
         owners, dims, values = self._concat(offsets)
         name = f"{prefix}.sparse.npz"
         write_file(
             Path(directory) / name,
             npz_bytes(offsets=offsets, owners=owners, dims=dims, values=values),
+            fileio,
         )
         return [name]
 
