@@ -6,13 +6,19 @@ from __future__ import annotations
 import json
 import random
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from pydrant.collection import read
 from pydrant.collection.collection import Collection
-from pydrant.collection.updates import PreparedWrite, prepare_delete, prepare_set_payload, prepare_upsert
+from pydrant.collection.updates import (
+    PreparedWrite,
+    prepare_delete,
+    prepare_set_payload,
+    prepare_upsert,
+)
 from pydrant.errors import NotFound
 from pydrant.service.toc import TableOfContents
 from pydrant.storage.fileio import DEFAULT_FILEIO, FileIO
