@@ -44,6 +44,8 @@ MIN_ACKS_PER_WRITER = 3
 MAX_BATCH = 10
 OPTIMIZERS = {"indexing_threshold": 1, "deleted_threshold": 0.05, "vacuum_min_vector_number": 100}
 REQUEST_TIMEOUT_S = 30.0
+# About 1 MB of WAL must be written first: seconds on an idle machine, much more on a busy one.
+TRUNCATION_DEADLINE_S = 90.0
 
 
 @dataclass
@@ -279,7 +281,7 @@ def test_acknowledged_writes_survive_repeated_kill9(server_factory: Callable[...
             # Kill only once a flush has deleted a WAL segment: every later recovery then starts
             # from a truncated log, and the cycles below may kill in the middle of a truncation.
             wait_until(lambda: _wal_truncated(wal_dir) or not all(w.is_alive() for w in writers),
-                       deadline_s=30, what="a WAL segment deleted by a flush")
+                       deadline_s=TRUNCATION_DEADLINE_S, what="a WAL segment deleted by a flush")
         time.sleep(rng.uniform(*KILL_DELAY_S))  # a random kill moment under load, not synchronisation
         killed.set()
         server.kill()
