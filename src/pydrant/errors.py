@@ -22,17 +22,19 @@ class BadInput(PydrantError):
 
 
 class ValidationFailed(PydrantError):
-    """The request body or parameters do not match the schema (HTTP 400)."""
+    """The request is well-typed but breaks a constraint of the schema (a bound, a length, an
+    allowed combination): HTTP 422, as Qdrant answers its validator's errors."""
 
     def __init__(self, message: str, *, where: str = "JSON body") -> None:
         super().__init__(f"Validation error in {where}: [{message}]")
 
 
 class MalformedJson(PydrantError):
-    """The body is not parseable JSON or has wrong types (HTTP 400, Qdrant's serde errors)."""
+    """The body is not parseable JSON or has wrong types or shapes (HTTP 400, Qdrant's serde
+    errors, which it reports as `Format error in JSON body: ...`)."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(f"Json deserialize error: {message}")
+    def __init__(self, message: str, *, where: str = "JSON body") -> None:
+        super().__init__(f"Format error in {where}: {message}")
 
 
 class NotFound(PydrantError):
@@ -50,7 +52,7 @@ class AlreadyExists(PydrantError):
 
 
 class PayloadTooLarge(PydrantError):
-    """The request body exceeds the configured limit (HTTP 413)."""
+    """The request body exceeds the configured limit (HTTP 400, as Qdrant's JSON size limit)."""
 
 
 class Unsupported(PydrantError):

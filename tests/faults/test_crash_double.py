@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import random
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +24,7 @@ from crash_workload import (
 from fileio_double import CrashSimulatingFileIO, SimulatedCrash
 
 from pydrant.collection.updates import prepare_upsert
-from pydrant.segment.vectors import dense, multi, sparse
 from pydrant.service.toc import TableOfContents
-from pydrant.storage.atomic import write_atomic
 
 STEPS = 100
 TINY_FLUSH_INTERVAL = 0.001  # the worker flushes after every batch it applies
@@ -58,21 +55,6 @@ class SkipsDirFsync(CrashSimulatingFileIO):
             self._tick("fsync_dir", path)
 
 
-@contextlib.contextmanager
-def vector_files_through(fio: CrashSimulatingFileIO) -> Iterator[None]:
-    """Vector storages write their files with the default FileIO, not the collection's (see
-    test_vector_files_go_through_the_collection_fileio); route them through the double while
-    the live collection runs, so the other tests can check everything else."""
-
-    def write_file(path: Path, data: bytes, *args: Any, **kwargs: Any) -> None:
-        write_atomic(path, data, fio)
-
-    with pytest.MonkeyPatch.context() as patch:
-        for module in (dense, multi, sparse):
-            patch.setattr(module, "write_file", write_file, raising=False)
-        yield
-
-
 def crash_run(
     live: Path,
     fio: CrashSimulatingFileIO,
@@ -81,13 +63,10 @@ def crash_run(
     crash_within: int | None,
     direct_flushes: bool,
     after_create: Any = None,
-    route_vectors: bool = True,
 ) -> Outcome:
     """Create the collection, run the workload until the double crashes (`crash_within` I/O
     calls after creation; None: at the end), then stop the dead server's threads."""
-    routing = vector_files_through(fio) if route_vectors else contextlib.nullcontext()
-    with routing:
-        return _crash_run(live, fio, rng, crash_within, direct_flushes, after_create)
+    return _crash_run(live, fio, rng, crash_within, direct_flushes, after_create)
 
 
 def _crash_run(
@@ -170,12 +149,6 @@ def _files(root: Path) -> set[str]:
     return {str(path.relative_to(root)) for path in root.rglob("*") if path.is_file()}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: vector storages save through segment/vectors/base.py write_file -> write_atomic with "
-    "DEFAULT_FILEIO, not the collection's FileIO, so a FileIO double never sees vector files",
-)
 def test_vector_files_go_through_the_collection_fileio(tmp_path: Path) -> None:
     """After a completed flush everything is durable, so the double's idea of the disk must be
     the real directory tree; a file missing from it was written behind the FileIO's back."""

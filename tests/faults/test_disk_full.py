@@ -167,17 +167,7 @@ def test_disk_full_refuses_writes_keeps_data_and_recovers(
     [
         "ids",
         "payloads",
-        pytest.param(
-            "manifest",
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=AssertionError,
-                reason="BUG: Collection.flush clears segment.dirty in save_segment before the manifest "
-                "is written; when the manifest write fails, the retried flush records the previous "
-                "generation's segment files under the new applied_op, so acknowledged writes vanish "
-                "at restart",
-            ),
-        ),
+        "manifest",
     ],
 )
 def test_flush_running_out_of_space_loses_nothing(

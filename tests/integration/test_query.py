@@ -357,7 +357,7 @@ def test_bad_requests(rest: RestClient, dense: Any, mixed: str) -> None:
     path = f"/collections/{name}/points/query"
     assert "dim" in rest.error("POST", path, 400, json={"query": [0.1, 0.2]})
     assert "nope" in rest.error("POST", path, 400, json={"query": [0.1] * DIM, "using": "nope"})
-    assert "limit" in rest.error("POST", path, 400, json={"query": [0.1] * DIM, "limit": 0})
+    assert "limit" in rest.error("POST", path, 422, json={"query": [0.1] * DIM, "limit": 0})
     assert "fusion" in rest.error("POST", path, 400, json={"query": {"fusion": "rrf"}})
     assert "sparse" in rest.error("POST", f"/collections/{mixed}/points/query", 400, json={"query": [0.1] * 4, "using": "words"})
     assert "positive" in rest.error("POST", path, 400, json={"query": {"recommend": {"negative": [1]}}})
@@ -365,7 +365,7 @@ def test_bad_requests(rest: RestClient, dense: Any, mixed: str) -> None:
     assert "formula" in rest.error("POST", path, 400, json={"prefetch": [{"query": [0.1] * DIM}], "query": {"formula": {"sum": []}}})
     rest.error("POST", "/collections/does_not_exist/points/query", 404, json={"query": [0.1] * DIM})
     assert "searches[1]" in rest.error("POST", f"{path}/batch", 400, json={"searches": [{"query": [0.1] * DIM}, {"query": [0.1]}]})
-    assert "`$.searches[0].limit`" in rest.error("POST", f"{path}/batch", 400, json={"searches": [{"query": [0.1] * DIM, "limit": 0}]})
+    assert "`$.searches[0].limit`" in rest.error("POST", f"{path}/batch", 422, json={"searches": [{"query": [0.1] * DIM, "limit": 0}]})
 
 
 def test_order_by_and_sample(rest: RestClient, dense: Any) -> None:
@@ -398,4 +398,4 @@ def test_search_matrix(rest: RestClient, local: QdrantClient, dense: Any) -> Non
     assert [offsets["ids"][c] for c in offsets["offsets_col"]] == [p["b"] for p in pairs]
     small = rest.ok("POST", f"/collections/{name}/points/search/matrix/pairs", json={"sample": 5, "limit": 2})["pairs"]
     assert len(small) == 10
-    assert "sample" in rest.error("POST", f"/collections/{name}/points/search/matrix/pairs", 400, json={"sample": 1})
+    assert "sample" in rest.error("POST", f"/collections/{name}/points/search/matrix/pairs", 422, json={"sample": 1})

@@ -276,30 +276,38 @@ class Collection:
 
     def flush(self) -> None:
         """Persist dirty segment components, replace the manifest, truncate the WAL.
-        Runs on the update worker (or after it stopped), so no apply happens meanwhile."""
-        applied = self.applied_op
-        if applied == self._flushed_op and not self._config_dirty and not any(s.dirty for s in self.holder.segments):
-            return
-        generation = self.manifest.generation + 1  # new file names every flush: never overwrite live files
-        previous = {e.id: e.files for e in self.manifest.segments}
-        entries = []
-        keep: dict[int, set[str]] = {}
-        for segment in self.holder.segments:
-            files = save_segment(segment, self._segment_dir(segment.segment_id), generation, previous.get(segment.segment_id, {}), self.fileio)
-            entries.append(SegmentEntry(segment.segment_id, segment.appendable, files))
-            keep[segment.segment_id] = referenced_files(files)
-        manifest = Manifest(
-            applied_op=applied,
-            next_segment_id=self.holder.next_segment_id,
-            segments=entries,
-            payload_schema=dict(self.applier.payload_schema),
-            generation=generation,
-        )
-        save_manifest(self.directory, manifest, self.fileio)
-        self.manifest = manifest
-        self._flushed_op = applied
-        self._config_dirty = False
-        self._collect_garbage(keep)
+
+        Runs on the update worker (or after it stopped), so no apply happens meanwhile; the read
+        lock keeps the optimizer's swap and reconfiguration (both take the write lock) out, so
+        the segment list and their dirty marks cannot change half-way through."""
+        with self.rw.read():
+            applied = self.applied_op
+            segments = list(self.holder.segments)
+            if applied == self._flushed_op and not self._config_dirty and not any(s.dirty for s in segments):
+                return
+            generation = self.manifest.generation + 1  # new file names every flush: never overwrite live files
+            previous = {e.id: e.files for e in self.manifest.segments}
+            entries = []
+            keep: dict[int, set[str]] = {}
+            for segment in segments:
+                files = save_segment(segment, self._segment_dir(segment.segment_id), generation, previous.get(segment.segment_id, {}), self.fileio)
+                entries.append(SegmentEntry(segment.segment_id, segment.appendable, files))
+                keep[segment.segment_id] = referenced_files(files)
+            manifest = Manifest(
+                applied_op=applied,
+                next_segment_id=self.holder.next_segment_id,
+                segments=entries,
+                payload_schema=dict(self.applier.payload_schema),
+                generation=generation,
+            )
+            save_manifest(self.directory, manifest, self.fileio)
+            # Only now are the written components safe to forget as dirty.
+            for segment in segments:
+                segment.dirty = set()
+            self.manifest = manifest
+            self._flushed_op = applied
+            self._config_dirty = False
+            self._collect_garbage(keep)
         self.wal.truncate_before(applied + 1)
 
     def _collect_garbage(self, keep: dict[int, set[str]]) -> None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import msgspec
 
-from pydrant.errors import BadInput, NotFound, ValidationFailed
+from pydrant.errors import BadInput, MalformedJson, NotFound, ValidationFailed
 from pydrant.models.collections import (
     CreateCollection,
     SparseVectorParams,
@@ -66,14 +67,21 @@ def decode_model(raw: object, model: type[Any], where: str = "") -> Any:
         message = str(exc)
         if where:
             message = message.replace("`$", f"`{where}", 1)
-        raise ValidationFailed(message) from None
+        # A broken bound or length is a validation error (422); a wrong type or a missing
+        # field is a format error (400), as Qdrant splits its validator from serde.
+        if _CONSTRAINT.search(message):
+            raise ValidationFailed(message) from None
+        raise MalformedJson(message) from None
+
+
+_CONSTRAINT = re.compile(r"Expected `[^`]*` (of length )?(>=|<=|>|<) |Expected `[^`]*` that (is|matches)|length")
 
 
 def _vector_specs(vectors: Any) -> dict[str, VectorSpec]:
     if vectors is msgspec.UNSET or vectors is None:
         return {}
     if not isinstance(vectors, dict):
-        raise ValidationFailed("vectors: expected an object")
+        raise MalformedJson("vectors: expected an object")
     # Qdrant tells the single form from the named map by the presence of `size`/`distance`.
     if "size" in vectors or "distance" in vectors:
         single = decode_model(vectors, VectorParams, "$.vectors")
@@ -228,7 +236,7 @@ class CollectionConfig:
         if name in self.vectors or name in self.sparse:
             raise BadInput(f"Vector with name `{name}` already exists")
         if not isinstance(body, dict) or len(body) != 1 or not ({"dense", "sparse"} & set(body)):
-            raise ValidationFailed("expected exactly one of `dense` or `sparse`")
+            raise MalformedJson("expected exactly one of `dense` or `sparse`")
         raw = self.to_persisted()
         if "dense" in body:
             params = decode_model(body["dense"], VectorParams, "$.dense")

@@ -10,7 +10,7 @@ from typing import Any, Callable, Iterator, Sequence, Union
 import msgspec
 import numpy as np
 
-from pydrant.collection.config import DEFAULT_VECTOR, CollectionConfig, VectorSpec
+from pydrant.collection.config import _CONSTRAINT, DEFAULT_VECTOR, CollectionConfig, VectorSpec
 from pydrant.collection.operations import (
     DenseColumn,
     MultiColumn,
@@ -26,18 +26,21 @@ UPDATE_MODES = ("upsert", "insert_only", "update_only")
 
 
 def decode_json(body: bytes, model: Any = Any) -> Any:
-    """Decode a request body; shape errors become Qdrant's `Json deserialize error`."""
+    """Decode a request body; type errors become Qdrant's `Format error in JSON body` (400), broken bounds its validation error (422)."""
     try:
         return msgspec.json.decode(body, type=model)
     except msgspec.ValidationError as exc:
-        raise MalformedJson(str(exc)) from None
+        message = str(exc)
+        if _CONSTRAINT.search(message):
+            raise ValidationFailed(message) from None
+        raise MalformedJson(message) from None
     except msgspec.DecodeError as exc:
         raise MalformedJson(str(exc)) from None
 
 
 def parse_ids(raw: object, field: str) -> list[PointId]:
     if not isinstance(raw, list):
-        raise ValidationFailed(f"{field}: expected a list of point ids")
+        raise MalformedJson(f"{field}: expected a list of point ids")
     return [parse_point_id(item, f"{field}[{i}]") for i, item in enumerate(raw)]
 
 
@@ -171,7 +174,7 @@ class _LazyWheres:
 
 def _check_finite(matrix: np.ndarray, where: str) -> None:
     if not np.isfinite(matrix).all():
-        raise ValidationFailed(f"{where}: vector values must be finite numbers within float32 range")
+        raise MalformedJson(f"{where}: vector values must be finite numbers within float32 range")
 
 
 def _dense_matrix(spec: VectorSpec, values: list[Any], wheres: Any, typed: bool) -> np.ndarray:
@@ -192,7 +195,7 @@ def _dense_matrix(spec: VectorSpec, values: list[Any], wheres: Any, typed: bool)
     # Slow path only to name the offending vector precisely.
     for value, where in zip(values, wheres):
         _check_dense(spec, value, where)
-    raise ValidationFailed(f"{wheres[0]}: dense vectors must be lists of {spec.size} numbers")
+    raise MalformedJson(f"{wheres[0]}: dense vectors must be lists of {spec.size} numbers")
 
 
 def _check_dense(spec: VectorSpec, value: Any, where: str) -> None:
@@ -202,12 +205,12 @@ def _check_dense(spec: VectorSpec, value: Any, where: str) -> None:
         if "text" in value or "image" in value or "object" in value:
             raise BadInput("inference (Document, Image, InferenceObject) is not supported by pydrant: send vectors")
     if not isinstance(value, list):
-        raise ValidationFailed(f"{where}: expected a list of numbers")
+        raise MalformedJson(f"{where}: expected a list of numbers")
     if value and isinstance(value[0], list):
         raise BadInput(f"Conversion between multi and regular vectors failed: vector `{spec.name or 'default'}` is not a multivector")
     for i, x in enumerate(value):
         if type(x) not in (float, int):
-            raise ValidationFailed(f"{where}[{i}]: expected a number, got {type(x).__name__}")
+            raise MalformedJson(f"{where}[{i}]: expected a number, got {type(x).__name__}")
     if len(value) != spec.size:
         raise BadInput(f"Vector dimension error: expected dim: {spec.size}, got {len(value)}")
     _check_finite(np.asarray(value, dtype=np.float64).astype(np.float32), where)
@@ -218,7 +221,7 @@ def _multi_column(spec: VectorSpec, rows: list[int], values: list[tuple[Any, str
     lengths = []
     for value, where in values:
         if not isinstance(value, list) or not value or not all(isinstance(r, list) for r in value):
-            raise ValidationFailed(f"{where}: a multivector must be a non-empty list of vectors")
+            raise MalformedJson(f"{where}: a multivector must be a non-empty list of vectors")
         for i, row in enumerate(value):
             _check_dense(spec, row, f"{where}[{i}]")
         blocks.append(np.asarray(value, dtype=np.float32))
@@ -236,11 +239,11 @@ def _sparse_column(spec: VectorSpec, rows: list[int], values: list[tuple[Any, st
             raise BadInput(f"Conversion between sparse and regular vectors failed: vector `{spec.name}` is sparse; expected {{indices, values}} at {where}")
         indices, vals = value["indices"], value["values"]
         if not isinstance(indices, list) or not all(type(i) is int and 0 <= i < 2**32 for i in indices):
-            raise ValidationFailed(f"{where}.indices: expected a list of unsigned 32-bit integers")
+            raise MalformedJson(f"{where}.indices: expected a list of unsigned 32-bit integers")
         if not isinstance(vals, list) or not all(type(v) in (float, int) for v in vals):
-            raise ValidationFailed(f"{where}.values: expected a list of numbers")
+            raise MalformedJson(f"{where}.values: expected a list of numbers")
         if len(indices) != len(vals):
-            raise ValidationFailed(f"{where}: indices and values must have the same length")
+            raise ValidationFailed(f"{where}.values: must be the same length as indices")
         if len(set(indices)) != len(indices):
             raise ValidationFailed(f"{where}.indices: must be unique")
         idx = np.asarray(indices, dtype=np.uint32)
@@ -268,7 +271,7 @@ def upsert_from_body(body: bytes, config: CollectionConfig) -> tuple[Upsert, Any
     upsert_type, _ = _body_types(config)
     request = decode_json(body, upsert_type)
     if request.update_mode is not None and request.update_mode not in UPDATE_MODES:
-        raise ValidationFailed(f"update_mode: unknown variant `{request.update_mode}`, expected one of {', '.join(UPDATE_MODES)}")
+        raise MalformedJson(f"update_mode: unknown variant `{request.update_mode}`, expected one of {', '.join(UPDATE_MODES)}")
     mode = request.update_mode or "upsert"
     if (request.points is None) == (request.batch is None):
         raise MalformedJson("data did not match any variant of untagged enum PointInsertOperations: expected `points` or `batch`")

@@ -8,7 +8,7 @@ from typing import Any, Iterator
 
 from pydrant.collection.collection import Collection
 from pydrant.collection.read import Projection
-from pydrant.errors import BadInput, ValidationFailed
+from pydrant.errors import BadInput, MalformedJson
 from pydrant.models.ids import id_sort_key
 from pydrant.segment.filtering.datetimes import parse_datetime
 
@@ -20,18 +20,18 @@ def parse_order_by(raw: Any) -> tuple[str, str, Any]:
     if isinstance(raw, str):
         return raw, "asc", None
     if not isinstance(raw, dict) or not isinstance(raw.get("key"), str):
-        raise ValidationFailed("order_by: expected a payload key or {\"key\": ..., \"direction\": ..., \"start_from\": ...}")
+        raise MalformedJson("order_by: expected a payload key or {\"key\": ..., \"direction\": ..., \"start_from\": ...}")
     direction = raw.get("direction") or "asc"
     if direction not in ("asc", "desc"):
-        raise ValidationFailed(f"order_by.direction: unknown variant `{direction}`, expected `asc` or `desc`")
+        raise MalformedJson(f"order_by.direction: unknown variant `{direction}`, expected `asc` or `desc`")
     start = raw.get("start_from")
     if start is not None:
         if isinstance(start, bool) or not isinstance(start, (int, float, str)):
-            raise ValidationFailed("order_by.start_from: expected a number or an RFC 3339 datetime")
+            raise MalformedJson("order_by.start_from: expected a number or an RFC 3339 datetime")
         if isinstance(start, str):
             micros = parse_datetime(start)
             if micros is None:
-                raise ValidationFailed(f"order_by.start_from: `{start}` is not an RFC 3339 datetime")
+                raise MalformedJson(f"order_by.start_from: `{start}` is not an RFC 3339 datetime")
             start = micros
     return raw["key"], direction, start
 

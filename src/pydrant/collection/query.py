@@ -17,7 +17,6 @@ from pydrant.collection.search import (
     Hit,
     NearestScorer,
     full_scan_vectors,
-    merge_hits,
     search_segments,
     sparse_idf_stats,
 )

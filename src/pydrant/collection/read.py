@@ -9,7 +9,7 @@ import numpy as np
 from pydrant.collection.collection import Collection
 from pydrant.collection.config import DEFAULT_VECTOR
 from pydrant.collection.id_order import IdOrder
-from pydrant.errors import ValidationFailed
+from pydrant.errors import MalformedJson
 from pydrant.models.ids import PointId, parse_point_id
 from pydrant.segment.segment import Segment
 
@@ -31,7 +31,7 @@ class Projection:
                 config.vector(name)  # unknown names are a 400
             self.vector_names = list(with_vector)
         else:
-            raise ValidationFailed("with_vector: expected a boolean or a list of vector names")
+            raise MalformedJson("with_vector: expected a boolean or a list of vector names")
 
     def payload(self, payload: dict[str, Any] | None) -> dict[str, Any] | None:
         if self.payload_mode == "none":
@@ -76,7 +76,7 @@ def _payload_selector(raw: Any) -> tuple[str, list[str]]:
         (mode, keys), = raw.items()
         if mode in ("include", "exclude") and isinstance(keys, list) and all(isinstance(k, str) for k in keys):
             return mode, keys
-    raise ValidationFailed("with_payload: expected a boolean, a list of keys, {\"include\": [...]} or {\"exclude\": [...]}")
+    raise MalformedJson("with_payload: expected a boolean, a list of keys, {\"include\": [...]} or {\"exclude\": [...]}")
 
 
 def _include(payload: dict[str, Any], keys: list[str]) -> dict[str, Any]:
@@ -112,7 +112,7 @@ _MISSING = object()
 
 def retrieve(collection: Collection, raw_ids: Any, with_payload: Any, with_vector: Any) -> list[dict[str, Any]]:
     if not isinstance(raw_ids, list):
-        raise ValidationFailed("ids: expected a list of point ids")
+        raise MalformedJson("ids: expected a list of point ids")
     ids = [parse_point_id(x, f"ids[{i}]") for i, x in enumerate(raw_ids)]
     projection = Projection(collection, with_payload, with_vector)
     with collection.reading():

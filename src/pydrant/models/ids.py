@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Union
 
-from pydrant.errors import ValidationFailed
+from pydrant.errors import MalformedJson
 
 PointId = Union[int, str]
 """An external point id as held inside pydrant: an int in [0, 2**64) or a canonical
@@ -15,21 +15,17 @@ MAX_U64 = 2**64 - 1
 
 
 def parse_point_id(raw: object, field: str = "id") -> PointId:
-    """Turn a JSON id into its canonical form or raise ValidationFailed naming `field`."""
+    """Turn a JSON id into its canonical form or raise MalformedJson naming `field`."""
     if type(raw) is int:
         if 0 <= raw <= MAX_U64:
             return raw
-        raise ValidationFailed(f"{field}: point id must be an unsigned 64-bit integer or a UUID, got {raw}")
+        raise MalformedJson(f"{field}: point id must be an unsigned 64-bit integer or a UUID, got {raw}")
     if isinstance(raw, str):
         try:
             return str(uuid.UUID(raw))
         except ValueError:
-            raise ValidationFailed(
-                f"{field}: Unable to parse UUID: {raw}"
-            ) from None
-    raise ValidationFailed(
-        f"{field}: point id must be an unsigned integer or a UUID string, got {_describe(raw)}"
-    )
+            raise MalformedJson(f"{field}: Unable to parse UUID: {raw}") from None
+    raise MalformedJson(f"{field}: point id must be an unsigned integer or a UUID string, got {_describe(raw)}")
 
 
 def parse_path_point_id(raw: str) -> PointId:

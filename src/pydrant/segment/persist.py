@@ -34,7 +34,9 @@ _encoder = msgspec.msgpack.Encoder()
 def save_segment(
     segment: Segment, directory: Path, generation: int, previous: dict[str, Any], fileio: FileIO = DEFAULT_FILEIO
 ) -> dict[str, Any]:
-    """Write dirty components; returns the complete file map (unchanged entries reused)."""
+    """Write dirty components; returns the complete file map (unchanged entries reused).
+    The caller clears `segment.dirty` only once the manifest naming these files is durable:
+    a flush that fails half-way must write the same components again next time."""
     fileio.makedirs(directory)
     files: dict[str, Any] = {k: v for k, v in previous.items() if not k.startswith("vec:") or k[4:] in segment.vectors}
     dirty = segment.dirty
@@ -52,9 +54,8 @@ def save_segment(
         key = f"vec:{vector_name}"
         if key in dirty or key not in files:
             prefix = f"vec{index}.{generation}"
-            written = storage.save(directory, prefix)
+            written = storage.save(directory, prefix, fileio)
             files[key] = {"prefix": prefix, "files": written}
-    segment.dirty = set()
     return files
 
 

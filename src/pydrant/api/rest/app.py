@@ -82,13 +82,13 @@ class RestApp:
     async def _read_body(self, request: Request) -> bytes:
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            raise PayloadTooLarge(f"Payload too large: request body of {declared} bytes exceeds the limit of {self.max_body_bytes} bytes")
+            raise PayloadTooLarge(f"JSON payload ({declared} bytes) is larger than allowed (limit: {self.max_body_bytes} bytes).")
         chunks = []
         size = 0
         async for chunk in request.stream():
             size += len(chunk)
             if size > self.max_body_bytes:
-                raise PayloadTooLarge(f"Payload too large: request body exceeds the limit of {self.max_body_bytes} bytes")
+                raise PayloadTooLarge(f"JSON payload is larger than allowed (limit: {self.max_body_bytes} bytes).")
             chunks.append(chunk)
         return b"".join(chunks)
 

@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 
 from pydrant.collection.collection import Collection, UpdateResult
-from pydrant.errors import MalformedJson, ValidationFailed
+from pydrant.errors import MalformedJson
 from pydrant.service.toc import TableOfContents
 
 WRITE_ORDERINGS = ("weak", "medium", "strong")
@@ -46,21 +46,21 @@ class RequestContext:
             return default
         if raw in ("true", "false"):
             return raw == "true"
-        raise ValidationFailed(f"{name}: expected `true` or `false`, got `{raw}`", where="query parameters")
+        raise MalformedJson(f"{name}: expected `true` or `false`, got `{raw}`", where="query parameters")
 
     def positive_int(self, name: str) -> int | None:
         raw = self.query.get(name)
         if raw is None:
             return None
         if not raw.isdigit() or int(raw) < 1:
-            raise ValidationFailed(f"{name}: expected a positive integer, got `{raw}`", where="query parameters")
+            raise MalformedJson(f"{name}: expected a positive integer, got `{raw}`", where="query parameters")
         return int(raw)
 
     def write_params(self) -> tuple[bool, float | None]:
         """(wait, timeout) of a write; `ordering` is checked and accepted (one node: always strong)."""
         ordering = self.query.get("ordering")
         if ordering is not None and ordering not in WRITE_ORDERINGS:
-            raise ValidationFailed(f"ordering: unknown variant `{ordering}`, expected one of weak, medium, strong", where="query parameters")
+            raise MalformedJson(f"ordering: unknown variant `{ordering}`, expected one of weak, medium, strong", where="query parameters")
         timeout = self.positive_int("timeout")
         return self.flag("wait", False), None if timeout is None else float(timeout)
 

@@ -15,13 +15,13 @@ log = logging.getLogger("pydrant.api")
 
 STATUS_BY_KIND: dict[type[errors.PydrantError], int] = {
     errors.BadInput: 400,
-    errors.ValidationFailed: 400,
+    errors.ValidationFailed: 422,
     errors.MalformedJson: 400,
     errors.Unsupported: 400,
     errors.NotFound: 404,
     errors.Timeout: 408,
     errors.AlreadyExists: 409,
-    errors.PayloadTooLarge: 413,
+    errors.PayloadTooLarge: 400,  # Qdrant answers an oversized JSON body with 400
     errors.StorageFailure: 503,
 }
 

@@ -137,9 +137,9 @@ def update_aliases(ctx: RequestContext) -> Any:
     for i, action in enumerate(request.actions):
         given = [k for k in ("create_alias", "delete_alias", "rename_alias") if getattr(action, k) is not None]
         if len(given) != 1:
-            from pydrant.errors import ValidationFailed
+            from pydrant.errors import MalformedJson
 
-            raise ValidationFailed(f"actions[{i}]: expected exactly one of create_alias, delete_alias, rename_alias")
+            raise MalformedJson(f"actions[{i}]: expected exactly one of create_alias, delete_alias, rename_alias")
         kind = given[0]
         spec = getattr(action, kind)
         if kind == "create_alias":

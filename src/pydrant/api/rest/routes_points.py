@@ -9,7 +9,7 @@ import msgspec
 from pydrant.api.rest.context import RequestContext, update_result
 from pydrant.collection import read, updates
 from pydrant.collection.config import decode_model
-from pydrant.errors import NotFound, ValidationFailed
+from pydrant.errors import MalformedJson, NotFound
 from pydrant.models.ids import parse_path_point_id, parse_point_id
 from pydrant.models.points import CountBody, FacetBody, RetrieveBody, ScrollBody
 from pydrant.segment.filtering.compile import compile_filter
@@ -77,6 +77,8 @@ def scroll_points(ctx: RequestContext) -> Any:
     if request.order_by is not None:
         from pydrant.collection.order_by import scroll_ordered
 
+        if request.offset is not None:
+            raise BadInput("Cannot use an `offset` when using `order_by`. The alternative for paging is to use `order_by.start_from` and a filter to exclude the IDs that you've already seen for the `order_by.start_from` value")
         points = scroll_ordered(collection, compiled, request.order_by, request.limit or 10, request.with_payload, request.with_vector)
         return {"points": points, "next_page_offset": None}
     offset = None if request.offset is None else parse_point_id(request.offset, "offset")
@@ -111,10 +113,10 @@ def batch_update(ctx: RequestContext) -> Any:
     body = ctx.json_object()
     operations = body.get("operations")
     if not isinstance(operations, list):
-        raise ValidationFailed("operations: expected a list of update operations")
+        raise MalformedJson("operations: expected a list of update operations")
     for i, operation in enumerate(operations):  # shape check of the whole batch first
         if not isinstance(operation, dict) or len(operation) != 1 or next(iter(operation)) not in _BATCH_PREPARERS:
-            raise ValidationFailed(f"operations[{i}]: expected an object with exactly one of {', '.join(_BATCH_PREPARERS)}")
+            raise MalformedJson(f"operations[{i}]: expected an object with exactly one of {', '.join(_BATCH_PREPARERS)}")
     results = []
     for operation in operations:
         (kind, op_body), = operation.items()
