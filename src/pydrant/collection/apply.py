@@ -29,6 +29,9 @@ from pydrant.segment.filtering.compile import compile_filter
 from pydrant.segment.segment import Segment
 
 
+MAX_APPENDABLE_POINTS = 50_000
+
+
 class Applier:
     """Applies operations to a holder; `config_provider` gives the current collection config."""
 
@@ -86,7 +89,9 @@ class Applier:
         config = self.config()
         kb = config.raw["optimizer_config"].get("indexing_threshold") or 10000
         bytes_per_point = sum(4 * spec.size for spec in config.vectors.values() if spec.kind == "dense") or 1024
-        return max(1000, int(kb) * 1024 // bytes_per_point)
+        # Bounded on both sides: tiny vectors would otherwise make an appendable segment (whose
+        # files every flush rewrites) hold hundreds of thousands of points.
+        return min(MAX_APPENDABLE_POINTS, max(1000, int(kb) * 1024 // bytes_per_point))
 
     def target_segment(self) -> Segment:
         segment = self.holder.appendable(self._specs())
