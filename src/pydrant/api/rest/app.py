@@ -58,18 +58,39 @@ ROUTES: list[tuple[str, str, Handler]] = [
 ]
 
 UNSUPPORTED_PATHS: list[tuple[str, str]] = [
+    # Endpoints of the contract that pydrant does not implement: they answer a clear 400.
     ("GET", "/telemetry"),
     ("GET", "/metrics"),
     ("GET", "/issues"),
     ("DELETE", "/issues"),
+    ("GET", "/quotas"),
+    ("PUT", "/quotas"),
+    ("GET", "/cluster/telemetry"),
+    ("POST", "/cluster/recover"),
+    ("DELETE", "/cluster/peer/{peer_id}"),
     ("GET", "/snapshots"),
     ("POST", "/snapshots"),
+    ("GET", "/snapshots/{snapshot_name}"),
+    ("DELETE", "/snapshots/{snapshot_name}"),
+    ("GET", C + "/optimizations"),
     ("GET", C + "/snapshots"),
     ("POST", C + "/snapshots"),
+    ("POST", C + "/snapshots/upload"),
+    ("PUT", C + "/snapshots/recover"),
+    ("GET", C + "/snapshots/{snapshot_name}"),
+    ("DELETE", C + "/snapshots/{snapshot_name}"),
     ("GET", C + "/cluster"),
     ("POST", C + "/cluster"),
     ("GET", C + "/shards"),
     ("PUT", C + "/shards"),
+    ("POST", C + "/shards/delete"),
+    ("GET", C + "/shards/{shard_id}/snapshot"),
+    ("GET", C + "/shards/{shard_id}/snapshots"),
+    ("POST", C + "/shards/{shard_id}/snapshots"),
+    ("POST", C + "/shards/{shard_id}/snapshots/upload"),
+    ("PUT", C + "/shards/{shard_id}/snapshots/recover"),
+    ("GET", C + "/shards/{shard_id}/snapshots/{snapshot_name}"),
+    ("DELETE", C + "/shards/{shard_id}/snapshots/{snapshot_name}"),
 ]
 
 
