@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from abc import ABC, abstractmethod
 from typing import Any
 
 import numpy as np
@@ -11,7 +12,7 @@ from pydrant.errors import Unsupported
 from pydrant.segment.filtering.paths import parse_path, values_at
 
 
-class FieldIndex:
+class FieldIndex(ABC):
     """An index over the values of one payload key, kept per internal offset.
 
     Subclasses convert payload values to what they store (`convert`; values of another type are
@@ -28,9 +29,9 @@ class FieldIndex:
 
     # -- maintenance ---------------------------------------------------------------------------
 
+    @abstractmethod
     def convert(self, value: Any) -> Any | None:
         """The stored form of one payload value, or None if this index does not hold it."""
-        raise NotImplementedError
 
     def index_point(self, offset: int, payload: dict[str, Any] | None) -> None:
         """(Re-)index one offset from its payload, replacing what it held before."""
@@ -59,11 +60,13 @@ class FieldIndex:
     def values_of(self, offset: int) -> list[Any]:
         return self._values.get(offset, [])
 
+    @abstractmethod
     def _add(self, offset: int, stored: list[Any]) -> None:
-        raise NotImplementedError
+        """Record the stored values of one offset in the index structures."""
 
+    @abstractmethod
     def _remove(self, offset: int, stored: list[Any]) -> None:
-        raise NotImplementedError
+        """Drop the stored values of one offset from the index structures."""
 
     def _observe(self, offset: int, raw: list[Any], stored: list[Any]) -> None:
         """Hook: see the raw values of a point being indexed (to track values held elsewhere)."""
