@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import random
 import uuid
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
-from qdrant_client import QdrantClient, models
-
 from helpers.rest import RestClient
 from helpers.vectors import assert_vec_equal
+from qdrant_client import QdrantClient, models
 
 WAIT = {"wait": "true"}
 NAMED = {"a": {"size": 3, "distance": "Dot"}, "b": {"size": 2, "distance": "Dot"}}
@@ -296,7 +296,7 @@ def test_failing_operation_keeps_earlier_ones_and_skips_later_ones(rest: RestCli
     assert 300 in final
     assert "step" not in final[2]["payload"]
     assert 5 in final
-    with pytest.raises(Exception):
+    with pytest.raises(KeyError):
         local_batch(local, named, operations)
     assert_same_state(rest, local, named)
 
@@ -342,7 +342,7 @@ def test_update_vectors_with_a_missing_id_writes_the_others_then_404(rest: RestC
                        {"id": 2, "vector": {"a": [6.0, 6.0, 6.0]}}]}
     message = rest.error("PUT", f"/collections/{named}/points/vectors", 404, params=WAIT, json=body)
     assert "4040" in message
-    with pytest.raises(Exception):
+    with pytest.raises(KeyError):
         local.update_vectors(named, points=[models.PointVectors(**p) for p in body["points"]])
     final = assert_same_state(rest, local, named)
     assert_vec_equal(final[1]["vector"]["a"], [7.0, 7.0, 7.0])
@@ -352,7 +352,7 @@ def test_set_payload_with_a_missing_id_writes_the_others_then_404(rest: RestClie
     message = rest.error("POST", f"/collections/{named}/points/payload", 404, params=WAIT,
                          json={"payload": {"seen": 1}, "points": [3, 5050, 4]})
     assert "5050" in message
-    with pytest.raises(Exception):
+    with pytest.raises(KeyError):
         local.set_payload(named, payload={"seen": 1}, points=[3, 5050, 4])
     final = assert_same_state(rest, local, named)
     assert final[3]["payload"]["seen"] == 1 and final[4]["payload"]["seen"] == 1

@@ -6,12 +6,12 @@ from __future__ import annotations
 import random
 import uuid
 from collections import Counter
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
-from qdrant_client import QdrantClient, models
-
 from helpers.rest import RestClient
+from qdrant_client import QdrantClient, models
 
 WAIT = {"wait": "true"}
 N = 300
@@ -251,7 +251,7 @@ def test_facet_defaults_limit_ten_and_ties_by_value(rest: RestClient, data: Any)
 def test_facet_with_a_simple_filter_from_data(rest: RestClient, data: Any) -> None:
     name, points = data
     flt = {"must": [{"key": "in_stock", "match": {"value": True}}, {"key": "size", "range": {"gte": 3}}]}
-    keep = lambda p: p["payload"]["in_stock"] and p["payload"].get("size", -1) >= 3  # noqa: E731
+    keep = lambda p: p["payload"]["in_stock"] and p["payload"].get("size", -1) >= 3
     for key in ("color", "size", "tags"):
         assert_hits_equal(facet(rest, name, key=key, filter=flt, exact=True, limit=20), ranked(facet_from_data(points, key, keep), 20))
     assert facet(rest, name, key="color", filter={"must": [{"has_id": [999999]}]}, exact=True) == []

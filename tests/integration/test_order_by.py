@@ -7,13 +7,13 @@ from __future__ import annotations
 import random
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
-from qdrant_client import QdrantClient, models
-
 from helpers.rest import RestClient
+from qdrant_client import QdrantClient, models
 
 WAIT = {"wait": "true"}
 N = 120
@@ -40,7 +40,7 @@ def make_points(n: int, seed: int) -> list[dict[str, Any]]:
             payload["score"] = rng.randrange(-8, 8) / 4
         payload["ts"] = (BASE_TIME + timedelta(hours=rng.randrange(0, 12))).strftime("%Y-%m-%dT%H:%M:%SZ")
         if i % 5 == 0:
-            payload["multi"] = rng.sample(range(0, 30), rng.randrange(1, 4))
+            payload["multi"] = rng.sample(range(30), rng.randrange(1, 4))
         elif i % 5 == 1:
             payload["multi"] = rng.randrange(0, 30)
         points.append({"id": pid, "vector": [1.0, float(i % 7)], "payload": payload})
@@ -192,7 +192,7 @@ def test_start_from_is_inclusive_in_the_direction(rest: RestClient, local: Qdran
 def test_order_by_with_filter_and_limit(rest: RestClient, local: QdrantClient, data: Any) -> None:
     name, points = data
     flt = {"must": [{"key": "kw", "match": {"any": ["k1", "k2"]}}], "must_not": [{"key": "flag", "match": {"value": True}}]}
-    keep = lambda p: p["payload"]["kw"] in ("k1", "k2") and not p["payload"]["flag"]  # noqa: E731
+    keep = lambda p: p["payload"]["kw"] in ("k1", "k2") and not p["payload"]["flag"]
     for limit in (1, 5, 13, 1000):
         order_by = {"key": "score", "direction": "desc"}
         page = scroll(rest, name, limit=limit, filter=flt, order_by=order_by)
@@ -271,7 +271,7 @@ def test_documented_pagination_walks_everything_once(rest: RestClient, data: Any
 def test_documented_pagination_with_a_filter(rest: RestClient, data: Any) -> None:
     name, points = data
     flt = {"must": [{"key": "kw", "match": {"value": "k3"}}], "must_not": [{"key": "rank", "range": {"gt": 4}}]}
-    keep = lambda p: p["payload"]["kw"] == "k3" and not (p["payload"].get("rank", -99) > 4)  # noqa: E731
+    keep = lambda p: p["payload"]["kw"] == "k3" and not (p["payload"].get("rank", -99) > 4)
     got = walk(rest, name, "rank", "asc", 3, flt)
     assert Counter(got) == Counter(expected_values(points, "rank", keep=keep))
     assert len(got) == len(set(got))

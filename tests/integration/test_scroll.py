@@ -7,14 +7,14 @@ from __future__ import annotations
 import random
 import uuid
 import zlib
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pytest
-from qdrant_client import QdrantClient, models
-
 from helpers.rest import RestClient
 from helpers.vectors import assert_vec_equal
+from qdrant_client import QdrantClient, models
 
 WAIT = {"wait": "true"}
 DIM = 2
