@@ -109,7 +109,11 @@ def candidate_offsets(candidates: Candidates, has: np.ndarray) -> np.ndarray:
     if cand.dtype == np.bool_:
         m = min(n, cand.shape[0])
         return np.flatnonzero(cand[:m] & has[:m])
-    offs = np.unique(cand.astype(np.int64, copy=False))
+    offs = cand.astype(np.int64, copy=False)
+    # Callers usually pass np.flatnonzero output (already sorted and unique): a linear check
+    # is far cheaper than np.unique's hashing.
+    if offs.shape[0] > 1 and not bool(np.all(offs[1:] > offs[:-1])):
+        offs = np.unique(offs)
     offs = offs[(offs >= 0) & (offs < n)]
     result: np.ndarray = offs[has[offs]]
     return result
