@@ -36,11 +36,13 @@ State = dict[Any, Point]
 
 @dataclass(frozen=True)
 class Step:
-    """One write request and the state it must lead to (None: it must be refused with NotFound)."""
+    """One write request and the state it leads to. `missing`: it names ids that do not exist, so
+    (as in Qdrant) it writes the others and a waiting caller then gets NotFound."""
 
     describe: str
     prepare: Callable[[Collection], PreparedWrite]
-    after: State | None
+    after: State
+    missing: bool = False
 
 
 def _by_group(group: int) -> dict[str, Any]:
@@ -70,12 +72,14 @@ def random_step(rng: random.Random, state: State, step_no: int) -> Step:
         payload["group"] = rng.randint(0, 2)
     if roll < 0.65:
         ids = rng.sample(IDS, rng.randint(1, 3))
-        targets = ids if all(pid in state for pid in ids) else None
+        targets = [pid for pid in ids if pid in state]
+        missing = len(targets) != len(ids)
         sp_body: dict[str, Any] = {"points": ids, "payload": payload}
         describe = f"set_payload {ids}"
     elif roll < 0.75:
         group = rng.randint(0, 2)
         targets = [pid for pid, point in state.items() if _in_group(point, group)]
+        missing = False
         sp_body = {"filter": _by_group(group), "payload": payload}
         describe = f"set_payload group={group}"
     else:
@@ -90,13 +94,11 @@ def random_step(rng: random.Random, state: State, step_no: int) -> Step:
             describe = f"delete group={group}"
         after = {pid: point for pid, point in state.items() if pid not in ids}
         return Step(describe, lambda c: prepare_delete(c, del_body), after)
-    if targets is None:
-        return Step(describe, lambda c: prepare_set_payload(c, sp_body), None)
     after = dict(state)
     for pid in targets:
         vector, old = after[pid]
         after[pid] = (vector, {**old, **payload})
-    return Step(describe, lambda c: prepare_set_payload(c, sp_body), after)
+    return Step(describe, lambda c: prepare_set_payload(c, sp_body), after, missing)
 
 
 @dataclass
@@ -126,14 +128,14 @@ def run_workload(
             outcome.log.append(step.describe)
             prepared = step.prepare(collection)
             outcome.in_flight = step.after
+            wait = rng.random() < 0.5
             try:
-                collection.write(prepared.build, wait=rng.random() < 0.5, timeout=30,
+                collection.write(prepared.build, wait=wait, timeout=30,
                                  needs_current_state=prepared.needs_current_state)
             except NotFound:
-                assert step.after is None, f"{step.describe} was refused with NotFound"
-                outcome.in_flight = None
-                continue
-            assert step.after is not None, f"{step.describe} should have been refused"
+                assert step.missing and wait, f"{step.describe} was refused with NotFound"
+            else:
+                assert not (step.missing and wait), f"{step.describe} should have reported NotFound"
             outcome.acked, outcome.in_flight = step.after, None
     except crash_type:
         outcome.log.append("CRASH")

@@ -455,13 +455,15 @@ def test_deleted_point_is_gone(rest: RestClient, dot3: str) -> None:
 # ---------------------------------------------------------------- update / delete vectors
 
 def test_update_vectors_requires_every_point_to_exist(rest: RestClient, named: str) -> None:
+    """Qdrant updates the points it finds, then fails on the first missing id (its
+    `check_unprocessed_points` runs after the apply); the missing point is not created."""
     upsert(rest, named, {"points": [{"id": 1, "vector": {"image": [1.0, 1.0, 1.0, 1.0]}}]})
     msg = rest.error("PUT", f"/collections/{named}/points/vectors", 404, params=WAIT, json={"points": [
         {"id": 1, "vector": {"image": [2.0, 2.0, 2.0, 2.0]}},
         {"id": 77, "vector": {"image": [3.0, 3.0, 3.0, 3.0]}},
     ]})
     assert msg == "Not found: No point with id 77 found"
-    assert_vec_equal(rest.ok("GET", f"/collections/{named}/points/1")["vector"]["image"], [1.0, 1.0, 1.0, 1.0])
+    assert_vec_equal(rest.ok("GET", f"/collections/{named}/points/1")["vector"]["image"], [2.0, 2.0, 2.0, 2.0])
     assert retrieve(rest, named, [77]) == {}
 
 

@@ -24,6 +24,7 @@ from pydrant.collection.operations import (
     Upsert,
     VectorColumns,
 )
+from pydrant.errors import NotFound
 from pydrant.models.ids import PointId
 from pydrant.segment.filtering.compile import compile_filter
 from pydrant.segment.segment import Segment
@@ -182,6 +183,7 @@ class Applier:
             unique = sorted(set(offsets))
             current = segment.payloads
             segment.set_payloads(np.asarray(unique, dtype=np.int64), [change(current[o]) for o in unique], version)
+        _report_missing(ids, located)
 
     def move_points(self, source: Segment, offsets: np.ndarray) -> np.ndarray:
         """Copy points (ids, versions, payloads, vectors) from a sealed segment into the
@@ -199,6 +201,12 @@ class Applier:
 
     def _update_vectors(self, op: UpdateVectors, version: int) -> None:
         located = self.holder.locate(op.ids)
+        try:
+            self._update_located_vectors(op, version, located)
+        finally:
+            _report_missing(op.ids, located)
+
+    def _update_located_vectors(self, op: UpdateVectors, version: int, located: list[tuple[Segment, int] | None]) -> None:
         rows_locs = self._filter_rows(self._fresh(located, version), op.update_filter)
         appendable = self.target_segment()
         moved: list[tuple[int, tuple[Segment, int]]] = []
@@ -221,6 +229,14 @@ class Applier:
             for name in op.names:
                 segment.clear_vectors(name, offs)
             segment.stamp(offs, version)
+        _report_missing(op.ids, located)
+
+
+def _report_missing(ids: Sequence[PointId], located: list[tuple[Segment, int] | None]) -> None:
+    """Qdrant writes the points it finds and then fails on the first missing one."""
+    for point_id, loc in zip(ids, located):
+        if loc is None:
+            raise NotFound(f"No point with id {point_id} found")
 
 
 def _scatter_vectors(

@@ -22,7 +22,7 @@ from pydrant.collection.operations import (
     OverwritePayload,
     SetPayload,
 )
-from pydrant.errors import BadInput, NotFound, ValidationFailed
+from pydrant.errors import BadInput, ValidationFailed
 from pydrant.models.ids import PointId
 from pydrant.models.points import (
     CreateIndexBody,
@@ -38,13 +38,6 @@ from pydrant.segment.filtering.compile import compile_filter
 class PreparedWrite:
     build: Callable[[], Sequence[Operation]]
     needs_current_state: bool = False
-
-
-def _require_existing(collection: Collection, ids: Sequence[PointId]) -> None:
-    located = collection.holder.locate(ids)
-    for point_id, loc in zip(ids, located):
-        if loc is None:
-            raise NotFound(f"No point with id {point_id} found")
 
 
 def _selector(points: Any, raw_filter: Any, what: str = "points") -> tuple[list[PointId] | None, Any]:
@@ -79,36 +72,34 @@ def prepare_delete(collection: Collection, body: Any) -> PreparedWrite:
     return PreparedWrite(lambda: [DeletePoints(_ids_now(collection, None, compiled))], needs_current_state=True)
 
 
-def _payload_write(collection: Collection, ids: list[PointId] | None, compiled: Any, make: Callable[[list[PointId]], Operation]) -> PreparedWrite:
-    def build() -> list[Operation]:
-        targets = _ids_now(collection, ids, compiled)
-        if ids is not None:
-            _require_existing(collection, targets)
-        return [make(targets)]
-
-    return PreparedWrite(build, needs_current_state=True)
+def _by_selector(collection: Collection, ids: list[PointId] | None, compiled: Any, make: Callable[[list[PointId]], Operation]) -> PreparedWrite:
+    """By ids: logged as given (missing ids are reported by the apply, after the others were
+    written, as Qdrant does). By filter: resolved to ids against the current state."""
+    if ids is not None:
+        return PreparedWrite(lambda: [make(ids)])
+    return PreparedWrite(lambda: [make(_ids_now(collection, None, compiled))], needs_current_state=True)
 
 
 def prepare_set_payload(collection: Collection, body: Any, overwrite: bool = False) -> PreparedWrite:
     request = decode_model(body, SetPayloadBody)
     ids, compiled = _selector(request.points, request.filter)
     if overwrite:
-        return _payload_write(collection, ids, compiled, lambda t: OverwritePayload(t, request.payload))
+        return _by_selector(collection, ids, compiled, lambda t: OverwritePayload(t, request.payload))
     if request.key is not None and not request.key:
         raise ValidationFailed("key: must not be empty")
-    return _payload_write(collection, ids, compiled, lambda t: SetPayload(t, request.payload, request.key))
+    return _by_selector(collection, ids, compiled, lambda t: SetPayload(t, request.payload, request.key))
 
 
 def prepare_delete_payload(collection: Collection, body: Any) -> PreparedWrite:
     request = decode_model(body, DeletePayloadBody)
     ids, compiled = _selector(request.points, request.filter)
-    return _payload_write(collection, ids, compiled, lambda t: DeletePayload(t, request.keys))
+    return _by_selector(collection, ids, compiled, lambda t: DeletePayload(t, request.keys))
 
 
 def prepare_clear_payload(collection: Collection, body: Any) -> PreparedWrite:
     request = decode_model(body, SelectorBody)
     ids, compiled = _selector(request.points, request.filter)
-    return _payload_write(collection, ids, compiled, lambda t: ClearPayload(t))
+    return _by_selector(collection, ids, compiled, lambda t: ClearPayload(t))
 
 
 def prepare_update_vectors(collection: Collection, body: bytes) -> PreparedWrite:
@@ -116,11 +107,7 @@ def prepare_update_vectors(collection: Collection, body: bytes) -> PreparedWrite
     if update_filter is not None:
         compile_filter(update_filter, "update_filter")
 
-    def build() -> list[Operation]:
-        _require_existing(collection, operation.ids)
-        return [operation]
-
-    return PreparedWrite(build, needs_current_state=True)
+    return PreparedWrite(lambda: [operation])
 
 
 def prepare_delete_vectors(collection: Collection, body: Any) -> PreparedWrite:
@@ -128,14 +115,7 @@ def prepare_delete_vectors(collection: Collection, body: Any) -> PreparedWrite:
     for name in request.vector:
         collection.config.vector(name)
     ids, compiled = _selector(request.points, request.filter)
-
-    def build() -> list[Operation]:
-        targets = _ids_now(collection, ids, compiled)
-        if ids is not None:
-            _require_existing(collection, targets)
-        return [DeleteVectors(targets, list(request.vector))]
-
-    return PreparedWrite(build, needs_current_state=True)
+    return _by_selector(collection, ids, compiled, lambda t: DeleteVectors(t, list(request.vector)))
 
 
 def prepare_create_index(collection: Collection, body: Any) -> PreparedWrite:
