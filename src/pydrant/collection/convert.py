@@ -21,6 +21,7 @@ from pydrant.collection.operations import (
 )
 from pydrant.errors import BadInput, MalformedJson, ValidationFailed
 from pydrant.models.ids import PointId, parse_point_id
+from pydrant.models.nesting import check_nesting
 
 UPDATE_MODES = ("upsert", "insert_only", "update_only")
 
@@ -36,6 +37,10 @@ def decode_json(body: bytes, model: Any = Any) -> Any:
         raise MalformedJson(message) from None
     except msgspec.DecodeError as exc:
         raise MalformedJson(str(exc)) from None
+    except UnicodeDecodeError as exc:
+        raise MalformedJson(f"invalid UTF-8 in a string: {exc.reason}") from None
+    except RecursionError:
+        raise MalformedJson("recursion limit exceeded: the body (a filter or a payload) nests too deeply") from None
 
 
 def parse_ids(raw: object, field: str) -> list[PointId]:
@@ -139,6 +144,8 @@ class _ColumnBuilder:
         for name, rows in self.rows.items():
             spec = self.config.vector(name)
             values = self.values[name]
+            if not values:  # an empty request (no points) carries no vectors
+                continue
             where = self.where[name]
             if rows is not None and len(set(rows)) != len(rows):
                 raise BadInput(f"vector `{name}` given twice for one point")
@@ -296,6 +303,10 @@ def upsert_from_body(body: bytes, config: CollectionConfig) -> tuple[Upsert, Any
                 raise BadInput(f"number of vectors ({len(batch.vectors)}) does not match number of ids ({len(ids)})")
             builder.add_column(DEFAULT_VECTOR, batch.vectors, lambda i: f"batch.vectors[{i}]", typed=True)
     columns = builder.build(len(ids))
+    if payloads is not None:
+        for i, payload in enumerate(payloads):
+            if payload:
+                check_nesting(payload, f"payload of point {i}")
     if payloads is not None and all(p is None for p in payloads):
         payloads = None
     return Upsert(ids, columns, payloads, mode, request.update_filter), request.update_filter

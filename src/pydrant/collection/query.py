@@ -20,7 +20,7 @@ from pydrant.collection.search import (
     search_segments,
     sparse_idf_stats,
 )
-from pydrant.errors import BadInput, NotFound, Unsupported, ValidationFailed
+from pydrant.errors import BadInput, MalformedJson, NotFound, Unsupported, ValidationFailed
 from pydrant.models.ids import PointId, id_sort_key, parse_point_id
 from pydrant.models.query import (
     Context,
@@ -271,7 +271,11 @@ def _value(raw: Any, spec: VectorSpec, where: str) -> Any:
             raise BadInput(f"{where}: vector `{spec.name}` is sparse, expected {{\"indices\": [...], \"values\": [...]}}")
         if not all(type(i) is int for i in raw["indices"]) or not all(_is_number(v) for v in raw["values"]):
             raise ValidationFailed(f"{where}: sparse vector indices must be integers and values numbers")
-        return canonical(raw["indices"], raw["values"])
+        if len(set(raw["indices"])) != len(raw["indices"]):
+            raise ValidationFailed(f"{where}.indices: must be unique")
+        if len(raw["indices"]) != len(raw["values"]):
+            raise ValidationFailed(f"{where}.values: must be the same length as indices")
+        return canonical(raw["indices"], _finite(raw["values"], where))
     if isinstance(raw, dict):
         raise BadInput(f"{where}: vector `{spec.name or '(default vector)'}` is dense, got a sparse vector")
     rows = raw if raw and isinstance(raw[0], list) else None
@@ -282,12 +286,21 @@ def _value(raw: Any, spec: VectorSpec, where: str) -> Any:
                 raise BadInput(f"{where}: Vector dimension error: expected dim: {spec.size}, got {len(row)}")
         if not matrix:
             raise BadInput(f"{where}: multivector must have at least one row")
-        return np.asarray(matrix, dtype=np.float32)
+        return _finite(matrix, where)
     if rows is not None:
         raise BadInput(f"{where}: vector `{spec.name or '(default vector)'}` is not a multivector, got an array of arrays")
     if len(raw) != spec.size:
         raise BadInput(f"{where}: Vector dimension error: expected dim: {spec.size}, got {len(raw)}")
-    return np.asarray(raw, dtype=np.float32)
+    return _finite(raw, where)
+
+
+def _finite(values: Any, where: str) -> np.ndarray:
+    """A query vector as float32, refusing what float32 cannot hold (as upsert does)."""
+    with np.errstate(over="ignore"):
+        array = np.asarray(values, dtype=np.float32)
+    if not np.isfinite(array).all():
+        raise MalformedJson(f"{where}: vector values must be finite numbers within float32 range")
+    return array
 
 
 def resolve(node: QueryNode, collection: Collection, resolver: Resolver) -> Resolved:

@@ -24,6 +24,7 @@ from pydrant.collection.operations import (
 )
 from pydrant.errors import BadInput, ValidationFailed
 from pydrant.models.ids import PointId
+from pydrant.models.nesting import check_nesting
 from pydrant.models.points import (
     CreateIndexBody,
     DeletePayloadBody,
@@ -82,6 +83,7 @@ def _by_selector(collection: Collection, ids: list[PointId] | None, compiled: An
 
 def prepare_set_payload(collection: Collection, body: Any, overwrite: bool = False) -> PreparedWrite:
     request = decode_model(body, SetPayloadBody)
+    check_nesting(request.payload, "payload")
     ids, compiled = _selector(request.points, request.filter)
     if overwrite:
         return _by_selector(collection, ids, compiled, lambda t: OverwritePayload(t, request.payload))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, Union
 
-from msgspec import Meta, Struct
+from msgspec import Meta
 from typing_extensions import Annotated
 
 from pydrant.models.points import Body

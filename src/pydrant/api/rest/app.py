@@ -15,7 +15,7 @@ from starlette.routing import Route
 
 from pydrant.api.rest import envelope, routes_collections as col, routes_points as pts, routes_query as qry, routes_service as svc
 from pydrant.api.rest.context import RequestContext
-from pydrant.errors import PayloadTooLarge, PydrantError
+from pydrant.errors import MalformedJson, PayloadTooLarge, PydrantError
 from pydrant.service.toc import TableOfContents
 
 Handler = Callable[[RequestContext], Any]
@@ -119,12 +119,17 @@ class RestApp:
             try:
                 if self.api_key is not None and request.headers.get("api-key") != self.api_key and request.url.path not in ("/healthz", "/livez", "/readyz"):
                     return envelope.error("Unauthorized: invalid or missing api-key", 401, started)
+                if b"%2f" in request.scope.get("raw_path", b"").lower():
+                    # A name never contains `/`: an encoded slash must not reach another route.
+                    return envelope.error(f"Not found: no route for {request.method} {request.url.path}", 404, started)
                 body = await self._read_body(request)
                 ctx = RequestContext(self.toc, dict(request.path_params), dict(request.query_params), body)
                 result = await run_in_threadpool(handler, ctx)
                 return envelope.ok(result, started)
             except PydrantError as exc:
                 return envelope.from_exception(exc, started)
+            except RecursionError:  # a filter or body nested past what recursive code can walk
+                return envelope.from_exception(MalformedJson("recursion limit exceeded: the request (a filter or a payload) nests too deeply"), started)
             except Exception as exc:  # our bug: logged with traceback, reported as 500
                 return envelope.from_exception(exc, started)
 

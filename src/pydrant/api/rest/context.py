@@ -12,6 +12,7 @@ from pydrant.errors import MalformedJson
 from pydrant.service.toc import TableOfContents
 
 WRITE_ORDERINGS = ("weak", "medium", "strong")
+MAX_WAIT_SECONDS = 86_400
 
 
 @dataclass
@@ -29,6 +30,10 @@ class RequestContext:
             return msgspec.json.decode(self.body)
         except msgspec.DecodeError as exc:
             raise MalformedJson(str(exc)) from None
+        except UnicodeDecodeError as exc:
+            raise MalformedJson(f"invalid UTF-8 in a string: {exc.reason}") from None
+        except RecursionError:
+            raise MalformedJson("recursion limit exceeded: the body (a filter or a payload) nests too deeply") from None
 
     def json_object(self) -> dict[str, Any]:
         value = self.json()
@@ -62,7 +67,9 @@ class RequestContext:
         if ordering is not None and ordering not in WRITE_ORDERINGS:
             raise MalformedJson(f"ordering: unknown variant `{ordering}`, expected one of weak, medium, strong", where="query parameters")
         timeout = self.positive_int("timeout")
-        return self.flag("wait", False), None if timeout is None else float(timeout)
+        # Bounded: a wait longer than a day is no different for a client, and huge values
+        # overflow the platform's timer.
+        return self.flag("wait", False), None if timeout is None else float(min(timeout, MAX_WAIT_SECONDS))
 
 
 def update_result(result: UpdateResult) -> dict[str, Any]:

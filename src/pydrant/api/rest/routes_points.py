@@ -9,7 +9,7 @@ import msgspec
 from pydrant.api.rest.context import RequestContext, update_result
 from pydrant.collection import read, updates
 from pydrant.collection.config import decode_model
-from pydrant.errors import MalformedJson, NotFound
+from pydrant.errors import BadInput, MalformedJson, NotFound
 from pydrant.models.ids import parse_path_point_id, parse_point_id
 from pydrant.models.points import CountBody, FacetBody, RetrieveBody, ScrollBody
 from pydrant.segment.filtering.compile import compile_filter
