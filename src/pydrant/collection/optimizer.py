@@ -149,12 +149,15 @@ class Optimizer:
         applier = self.collection.applier
         for copy in copies:
             now = copy.source.tracker.versions
-            changed = now[copy.src_offsets] != copy.versions[copy.src_offsets]
+            live_now = copy.source.tracker.live[copy.src_offsets]
+            # A version that moved, or a point no longer live there (deleted or moved out).
+            changed = (now[copy.src_offsets] != copy.versions[copy.src_offsets]) | ~live_now
             if not changed.any():
                 continue
             src = copy.src_offsets[changed]
             dst = copy.dst_offsets[changed]
-            target.delete(dst, int(now[src].max()))
+            latest = int(now[src].max())
+            target.delete(dst, latest)
             still_live = copy.source.tracker.live[src]
             if still_live.any():
-                applier.move_points(copy.source, src[still_live])
+                applier.move_points(copy.source, src[still_live], latest)
