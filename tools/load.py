@@ -28,7 +28,6 @@ from typing import Any
 import numpy as np
 from qdrant_client import QdrantClient
 from qdrant_client import models as m
-
 from server_proc import Server
 
 COLLECTION = "load"
@@ -40,7 +39,7 @@ FINAL_CHUNK = 25  # slots per retrieve in the final check
 Slot = tuple[int, int]  # (writer, slot)
 
 
-def slot_ids(slot: Slot, batch: int) -> list[int]:
+def slot_ids(slot: Slot, batch: int) -> list[Any]:
     writer, index = slot
     start = writer * ID_SPACE + index * batch
     return list(range(start, start + batch))
@@ -119,7 +118,7 @@ class Load:
                         qc.set_payload(COLLECTION, {"seq": seq}, points=ids, wait=True)
                         lat["set_payload"].append((time.perf_counter() - started) * 1000)
                         self.acked[slot] = (seq, prior[1])
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - any failure is a finding, reported below
                     self.note(self.errors, f"writer {w}: {exc!r}")
                     return
 
@@ -158,7 +157,7 @@ class Load:
                         hits = qc.query_points(COLLECTION, query=query, query_filter=flt, limit=10).points
                         lat["query"].append((time.perf_counter() - started) * 1000)
                         self.check_query(slot[0], hits)
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - any failure is a finding, reported below
                     self.note(self.errors, f"reader {r}: {exc!r}")
                     return
 
@@ -213,7 +212,8 @@ class Load:
                 wanted = [pid for slot, _ in chunk for pid in slot_ids(slot, self.args.batch)]
                 by_slot: dict[Slot, list[Any]] = defaultdict(list)
                 for r in qc.retrieve(COLLECTION, wanted, with_vectors=True):
-                    by_slot[(r.id // ID_SPACE, (r.id % ID_SPACE) // self.args.batch)].append(r)
+                    pid = int(r.id)  # load.py writes integer ids only
+                    by_slot[(pid // ID_SPACE, (pid % ID_SPACE) // self.args.batch)].append(r)
                 for slot, acked in chunk:
                     self.check_slot("final retrieve", slot, by_slot[slot], acked, True)
                     got = {(r.payload["seq"], r.payload["vseq"]) for r in by_slot[slot]}

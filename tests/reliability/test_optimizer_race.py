@@ -10,13 +10,13 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
+from helpers.server import ServerProcess, wait_until
 from qdrant_client import QdrantClient
 from qdrant_client import models as m
-
-from helpers.server import ServerProcess, wait_until
 
 pytestmark = pytest.mark.slow
 
