@@ -169,13 +169,17 @@ class Applier:
             target.set_payloads(offsets, [payloads[r] if payloads is not None else None for r in in_place_rows], version)
         if insert_rows or in_place_rows:
             _scatter_vectors(target, op.vectors, n, row_offsets, replace_rows=in_place_rows)
+        if new_rows:
             self.holder.ids_version += 1
+        if insert_rows:
+            self.holder.layout_version += 1
 
     def _delete(self, ids: Sequence[PointId], version: int) -> None:
         located = self.holder.locate(ids)
         for segment, _rows, offsets in group_by_segment(self._fresh(located, version)).values():
             segment.delete(np.asarray(sorted(set(offsets)), dtype=np.int64), version)
         self.holder.ids_version += 1
+        self.holder.layout_version += 1
 
     def _payload(self, ids: Sequence[PointId], version: int, change: Callable[[dict[str, Any] | None], dict[str, Any] | None]) -> None:
         located = self.holder.locate(ids)
@@ -197,7 +201,7 @@ class Applier:
         target.tracker.versions[new_offsets] = versions
         target.copy_point_vectors_from(source, offsets, new_offsets)
         source.delete(offsets, version)
-        self.holder.ids_version += 1
+        self.holder.layout_version += 1
         return new_offsets
 
     def _update_vectors(self, op: UpdateVectors, version: int) -> None:

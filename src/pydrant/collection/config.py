@@ -69,12 +69,18 @@ def decode_model(raw: object, model: type[Any], where: str = "") -> Any:
             message = message.replace("`$", f"`{where}", 1)
         # A broken bound or length is a validation error (422); a wrong type or a missing
         # field is a format error (400), as Qdrant splits its validator from serde.
-        if _CONSTRAINT.search(message):
+        if is_constraint_error(message):
             raise ValidationFailed(message) from None
         raise MalformedJson(message) from None
 
 
 _CONSTRAINT = re.compile(r"Expected `[^`]*` (of length )?(>=|<=|>|<) |Expected `[^`]*` that (is|matches)|length")
+
+
+def is_constraint_error(message: str) -> bool:
+    """A msgspec error that Qdrant's validator would raise (422), not its parser (400). A value
+    below zero for an unsigned field (`>= 0`) is a parse error there: the type cannot hold it."""
+    return bool(_CONSTRAINT.search(message)) and "` >= 0" not in message
 
 
 def _vector_specs(vectors: Any) -> dict[str, VectorSpec]:

@@ -10,7 +10,7 @@ from typing import Any, Callable, Iterator, Sequence, Union
 import msgspec
 import numpy as np
 
-from pydrant.collection.config import _CONSTRAINT, DEFAULT_VECTOR, CollectionConfig, VectorSpec
+from pydrant.collection.config import DEFAULT_VECTOR, CollectionConfig, VectorSpec, is_constraint_error
 from pydrant.collection.operations import (
     DenseColumn,
     MultiColumn,
@@ -32,7 +32,7 @@ def decode_json(body: bytes, model: Any = Any) -> Any:
         return msgspec.json.decode(body, type=model)
     except msgspec.ValidationError as exc:
         message = str(exc)
-        if _CONSTRAINT.search(message):
+        if is_constraint_error(message):
             raise ValidationFailed(message) from None
         raise MalformedJson(message) from None
     except msgspec.DecodeError as exc:

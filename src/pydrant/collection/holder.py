@@ -15,7 +15,8 @@ class SegmentHolder:
     def __init__(self, segments: list[Segment], next_segment_id: int) -> None:
         self.segments = segments
         self.next_segment_id = next_segment_id
-        self.ids_version = 0  # bumped whenever the set of live ids changes (scroll cache key)
+        self.ids_version = 0  # bumped whenever the set of live ids changes (scroll order key)
+        self.layout_version = 0  # bumped whenever a point changes segment or offset
 
     def reserve_segment_id(self) -> int:
         segment_id = self.next_segment_id
@@ -33,7 +34,7 @@ class SegmentHolder:
         remaining = [s for s in self.segments if all(s is not src for src in sources)]
         remaining.insert(min(position, len(remaining)), target)
         self.segments = remaining
-        self.ids_version += 1
+        self.layout_version += 1
 
     def appendable(self, vector_specs: dict[str, Any]) -> Segment:
         for segment in reversed(self.segments):

@@ -130,7 +130,7 @@ def retrieve(collection: Collection, raw_ids: Any, with_payload: Any, with_vecto
 def id_order(collection: Collection) -> IdOrder:
     """The cached id order for the current set of ids (call under the read lock)."""
     cached: IdOrder | None = getattr(collection, "_id_order", None)
-    if cached is None or cached.version != collection.holder.ids_version or cached.segments != collection.holder.segments:
+    if cached is None or cached.version != collection.holder.ids_version:
         cached = IdOrder(collection.holder)
         collection._id_order = cached  # type: ignore[attr-defined]
     return cached
@@ -138,15 +138,12 @@ def id_order(collection: Collection) -> IdOrder:
 
 def filter_flat_mask(collection: Collection, order: IdOrder, compiled_filter: Any) -> np.ndarray:
     """Bool mask over `order.flat` positions: live and matching the filter."""
+    from pydrant.segment.filtering.evaluate import evaluate
+
     parts = []
     for segment in order.segments:
         live = segment.tracker.live
-        if compiled_filter is None:
-            parts.append(live)
-        else:
-            from pydrant.segment.filtering.evaluate import evaluate
-
-            parts.append(evaluate(compiled_filter, segment) & live)
+        parts.append(live if compiled_filter is None else evaluate(compiled_filter, segment) & live)
     return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
 
 
@@ -158,11 +155,18 @@ def scroll(
         order = id_order(collection)
         start = 0 if offset is None else order.position(offset)
         if compiled_filter is None:
-            picked = np.arange(start, min(start + limit + 1, len(order)))
-        else:
-            mask = filter_flat_mask(collection, order, compiled_filter)
-            hits = mask[order.flat[start:]]
-            picked = start + np.flatnonzero(hits)[: limit + 1]
+            page_ids = order.ids_between(start, start + limit + 1)
+            next_offset = page_ids[limit] if len(page_ids) > limit else None
+            located = collection.holder.locate(page_ids[:limit])
+            segments = collection.holder.segments
+            index = {id(s): i for i, s in enumerate(segments)}
+            seg_indexes = np.asarray([index[id(loc[0])] for loc in located if loc is not None], dtype=np.int64)
+            offsets = np.asarray([loc[1] for loc in located if loc is not None], dtype=np.int64)
+            return gather_records(projection, segments, seg_indexes, offsets), next_offset
+        order.locate_all(collection.holder)
+        mask = filter_flat_mask(collection, order, compiled_filter)
+        hits = mask[order.flat[start:]]
+        picked = start + np.flatnonzero(hits)[: limit + 1]
         next_offset = order.id_at(int(picked[limit])) if len(picked) > limit else None
         picked = picked[:limit]
         return gather_records(projection, order.segments, order.seg[picked], order.off[picked]), next_offset

@@ -7,11 +7,19 @@ from typing import Any, Union
 from msgspec import Meta, Struct
 from typing_extensions import Annotated
 
+from pydrant.errors import ValidationFailed
+
 IdWire = Union[int, str]
 
 
 class Body(Struct, forbid_unknown_fields=False):
     """Base: unknown fields are ignored, as Qdrant's serde models do."""
+
+
+def check_min(value: int | None, field: str, minimum: int = 1) -> None:
+    """Qdrant's validator: a typed value below its bound is a 422 naming the field."""
+    if value is not None and value < minimum:
+        raise ValidationFailed(f"{field}: value {value} invalid, must be {minimum} or larger")
 
 
 class RetrieveBody(Body):
@@ -49,9 +57,12 @@ class DeleteVectorsBody(Body):
     shard_key: Any = None
 
 
+UInt = Annotated[int, Meta(ge=0)]
+
+
 class ScrollBody(Body):
     offset: Union[IdWire, None] = None
-    limit: Union[Annotated[int, Meta(ge=1)], None] = None
+    limit: Union[UInt, None] = None  # >= 1, checked with Qdrant's validator wording
     filter: Any = None
     with_payload: Any = None
     with_vector: Any = False
@@ -67,7 +78,7 @@ class CountBody(Body):
 
 class FacetBody(Body):
     key: str
-    limit: Union[Annotated[int, Meta(ge=1)], None] = None
+    limit: Union[UInt, None] = None  # >= 1, checked with Qdrant's validator wording
     filter: Any = None
     exact: Union[bool, None] = None
     shard_key: Any = None

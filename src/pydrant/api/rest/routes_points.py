@@ -11,7 +11,7 @@ from pydrant.collection import read, updates
 from pydrant.collection.config import decode_model
 from pydrant.errors import BadInput, MalformedJson, NotFound
 from pydrant.models.ids import parse_path_point_id, parse_point_id
-from pydrant.models.points import CountBody, FacetBody, RetrieveBody, ScrollBody
+from pydrant.models.points import CountBody, FacetBody, RetrieveBody, ScrollBody, check_min
 from pydrant.segment.filtering.compile import compile_filter
 
 
@@ -73,6 +73,7 @@ def get_point(ctx: RequestContext) -> Any:
 def scroll_points(ctx: RequestContext) -> Any:
     collection = ctx.collection()
     request: ScrollBody = decode_model(ctx.json_object(), ScrollBody)
+    check_min(request.limit, "limit")
     compiled = compile_filter(request.filter, "filter")
     if request.order_by is not None:
         from pydrant.collection.order_by import scroll_ordered
@@ -130,5 +131,6 @@ def facet(ctx: RequestContext) -> Any:
     """Counts of the values of an indexed keyword / integer / bool key among filtered points."""
     collection = ctx.collection()
     request: FacetBody = decode_model(ctx.json_object(), FacetBody)
+    check_min(request.limit, "limit")
     compiled = compile_filter(request.filter, "filter")
     return {"hits": read.facet(collection, request.key, compiled, request.limit or 10)}

@@ -72,29 +72,32 @@ class KeywordIndex(MapIndex):
 
 
 class UuidIndex(KeywordIndex):
-    """Strings that are UUIDs. Matching compares the strings, as on an unindexed field; a query
-    value that is not a UUID is left to the payload scan, since such strings are not held here."""
+    """Strings that are UUIDs, held in canonical form (lowercase, hyphenated): as in Qdrant, the
+    index compares UUID values, so `5C56...` and `5c56...` are one value. A query value that is
+    not a UUID is left to the payload scan, since such strings are not held here."""
 
     data_type = "uuid"
 
     def convert(self, value: Any) -> Any | None:
-        return value if type(value) is str and _is_uuid(value) else None
+        return _canonical_uuid(value) if type(value) is str else None
 
     def _wanted(self, cond: Any) -> tuple[Any, ...] | None:
         if isinstance(cond, m.MatchPrefix):
             return None
         wanted = super()._wanted(cond)
-        if wanted is None or not all(_is_uuid(v) for v in wanted):
+        if wanted is None:
             return None
-        return wanted
+        canonical = tuple(_canonical_uuid(v) for v in wanted)
+        if any(c is None for c in canonical):
+            return None
+        return canonical
 
 
-def _is_uuid(text: str) -> bool:
+def _canonical_uuid(text: str) -> str | None:
     try:
-        uuid.UUID(text)
+        return str(uuid.UUID(text))
     except ValueError:
-        return False
-    return True
+        return None
 
 
 class BoolIndex(MapIndex):
