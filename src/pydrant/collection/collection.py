@@ -55,6 +55,7 @@ class Collection:
         self._queue: queue.Queue[Any] = queue.Queue()
         self._closed = False
         self.failure: str | None = None  # set when an apply hit a bug; collection turns red
+        self.last_write = 0.0  # monotonic time of the last apply (the optimizer waits for a pause)
 
         fileio.makedirs(directory / "segments")
         remove_stale_temp_files(directory, fileio)
@@ -258,6 +259,7 @@ class Collection:
                     error = exc
                 self.applied_op = op_id
                 results.append((done, error))
+        self.last_write = time.monotonic()
         with self._applied_cond:
             self._applied_cond.notify_all()
         self.optimizer.wake()

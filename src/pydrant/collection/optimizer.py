@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,22 @@ if TYPE_CHECKING:
     from pydrant.collection.collection import Collection
 
 log = logging.getLogger("pydrant.optimizer")
+
+IDLE_SECONDS = 1.0  # writes must pause this long before an index build starts...
+BACKLOG_POINTS = 400_000  # ...unless this many sealed points still wait for their index
+MAX_OPTIMIZED_POINTS = 200_000  # points one optimized segment holds at most
+
+
+def _fill(segments: list[Segment], budget: int) -> list[Segment]:
+    """The first segments whose live points fit in `budget` (always at least one)."""
+    chosen: list[Segment] = []
+    total = 0
+    for segment in segments:
+        if chosen and total + segment.live_count > budget:
+            break
+        chosen.append(segment)
+        total += segment.live_count
+    return chosen
 
 
 @dataclass
@@ -70,29 +87,40 @@ class Optimizer:
 
     # ---- planning ---------------------------------------------------------------------------
     def _plan(self) -> list[Segment] | None:
+        """The next segments to rebuild together, or None.
+
+        Index builds are CPU-heavy and this machine class has two cores: they wait until writes
+        pause (IDLE_SECONDS) unless the unindexed backlog grows large, and unindexed sealed
+        segments are merged into one segment of up to MAX_OPTIMIZED_POINTS before the build, so
+        a bulk load is indexed once, in few large segments (fewer graphs to search)."""
         collection = self.collection
         config = collection.config.raw["optimizer_config"]
         deleted_threshold = float(config.get("deleted_threshold") or 0.2)
         vacuum_min = int(config.get("vacuum_min_vector_number") or 1000)
+        threshold = collection.applier.seal_threshold()
+        idle = time.monotonic() - collection.last_write >= IDLE_SECONDS
         with collection.reading():
             sealed = [s for s in collection.holder.segments if not s.appendable]
-            for segment in sealed:
-                if segment.segment_id not in self.indexed:
-                    return [segment]
+            unindexed = [s for s in sealed if s.segment_id not in self.indexed]
+            backlog = sum(s.live_count for s in unindexed)
+            if unindexed and (idle or backlog >= BACKLOG_POINTS):
+                return _fill(unindexed, MAX_OPTIMIZED_POINTS)
+            if not idle:
+                return None
             for segment in sealed:
                 deleted = segment.size - segment.live_count
                 if segment.size >= vacuum_min and deleted / max(1, segment.size) > deleted_threshold:
                     return [segment]
-            threshold = collection.applier.seal_threshold()
             small = [s for s in sealed if s.live_count < threshold // 2]
             if len(small) >= 2:
-                return small[:8]
+                merged = _fill(small, MAX_OPTIMIZED_POINTS)
+                return merged if len(merged) >= 2 else None
         return None
 
     # ---- running ----------------------------------------------------------------------------
     def _run(self) -> None:
         while not self._stop:
-            self._wake.wait(timeout=2.0)
+            self._wake.wait(timeout=IDLE_SECONDS / 2)
             self._wake.clear()
             while not self._stop:
                 plan = self._plan()
