@@ -117,7 +117,7 @@ class Applier:
         if raw_filter is None or not rows_locs:
             return rows_locs
         compiled = compile_filter(raw_filter, "update_filter")
-        keep = []
+        keep: list[tuple[int, tuple[Segment, int]]] = []
         for segment, rows, offsets in group_by_segment(rows_locs).values():
             mask = self.holder.matching(segment, compiled)
             allowed = set(mask.tolist())
@@ -132,41 +132,44 @@ class Applier:
         last_row = {pid: row for row, pid in enumerate(ids)}  # duplicates: the last one wins
         unique_rows = sorted(last_row.values()) if len(last_row) != n else range(n)
         located = self.holder.locate(ids)
-        existing = [(r, located[r]) for r in unique_rows if located[r] is not None]
-        new_rows = [r for r in unique_rows if located[r] is None]
+        existing: list[tuple[int, tuple[Segment, int]]] = []
+        new_rows: list[int] = []
+        for r in unique_rows:
+            loc = located[r]
+            if loc is None:
+                new_rows.append(r)
+            elif loc[0].tracker.versions[loc[1]] <= version:  # older than this op: replay-safe
+                existing.append((r, loc))
         if op.mode == "insert_only":
             existing = []
         elif op.mode == "update_only":
             new_rows = []
-        existing = [(r, loc) for r, loc in existing if loc[0].tracker.versions[loc[1]] <= version]  # type: ignore[index]
-        existing = self._filter_rows(existing, op.update_filter)  # type: ignore[arg-type]
+        existing = self._filter_rows(existing, op.update_filter)
 
         target = self.target_segment()
         row_offsets = np.full(n, -1, dtype=np.int64)
         in_place_rows: list[int] = []
         moved_rows: list[int] = []
-        for row, (segment, offset) in existing:  # type: ignore[misc]
+        for row, (segment, offset) in existing:
             if segment is target:
                 row_offsets[row] = offset
                 in_place_rows.append(row)
             else:
                 moved_rows.append(row)
-        for segment, _rows, offsets in group_by_segment(
-            [(r, loc) for r, loc in existing if loc[0] is not target]  # type: ignore[index]
-        ).values():
-            segment.delete(np.asarray(offsets, dtype=np.int64), version)
+        for segment, _rows, moved_offsets in group_by_segment([(r, loc) for r, loc in existing if loc[0] is not target]).values():
+            segment.delete(np.asarray(moved_offsets, dtype=np.int64), version)
         payloads = op.payloads
         insert_rows = sorted(new_rows + moved_rows)
         if insert_rows:
-            offsets = target.insert(
+            row_offsets[insert_rows] = target.insert(
                 [ids[r] for r in insert_rows],
                 version,
                 [payloads[r] if payloads is not None else None for r in insert_rows],
             )
-            row_offsets[insert_rows] = offsets
         if in_place_rows:
-            offsets = row_offsets[in_place_rows]
-            target.set_payloads(offsets, [payloads[r] if payloads is not None else None for r in in_place_rows], version)
+            target.set_payloads(
+                row_offsets[in_place_rows], [payloads[r] if payloads is not None else None for r in in_place_rows], version
+            )
         if insert_rows or in_place_rows:
             _scatter_vectors(target, op.vectors, n, row_offsets, replace_rows=in_place_rows)
         if new_rows:
@@ -259,15 +262,15 @@ def _scatter_vectors(
     for name, multi in columns.multi.items():
         targets = row_offsets[np.asarray(multi.rows, dtype=np.int64)]
         matrices = multi.matrices()
-        keep = [i for i, t in enumerate(targets.tolist()) if t >= 0]
-        if keep:
-            segment.set_vectors(name, targets[keep], [matrices[i] for i in keep])
+        kept = [i for i, t in enumerate(targets.tolist()) if t >= 0]
+        if kept:
+            segment.set_vectors(name, targets[kept], [matrices[i] for i in kept])
     for name, sparse in columns.sparse.items():
         targets = row_offsets[np.asarray(sparse.rows, dtype=np.int64)]
         pairs = sparse.pairs()
-        keep = [i for i, t in enumerate(targets.tolist()) if t >= 0]
-        if keep:
-            segment.set_vectors(name, targets[keep], [pairs[i] for i in keep])
+        kept = [i for i, t in enumerate(targets.tolist()) if t >= 0]
+        if kept:
+            segment.set_vectors(name, targets[kept], [pairs[i] for i in kept])
     if replace_rows:
         for name in segment.vectors:
             carried = set(columns.rows_with(name, n_rows)) if name in columns.names() else set()

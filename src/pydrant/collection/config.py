@@ -129,9 +129,8 @@ class CollectionConfig:
     def from_create_request(cls, body: object) -> "CollectionConfig":
         request: CreateCollection = decode_model(body if body is not None else {}, CreateCollection)
         dense = _vector_specs(request.vectors)
-        single = DEFAULT_VECTOR in dense and isinstance(request.vectors, dict) and (
-            "size" in request.vectors or "distance" in request.vectors
-        )
+        raw_vectors = request.vectors if isinstance(request.vectors, dict) else {}
+        single = DEFAULT_VECTOR in dense and ("size" in raw_vectors or "distance" in raw_vectors)
         sparse: dict[str, Any] = {}
         if request.sparse_vectors not in (msgspec.UNSET, None):
             for name, params in request.sparse_vectors.items():

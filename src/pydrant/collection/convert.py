@@ -74,7 +74,7 @@ def _point_struct(vector_type: Any) -> Any:
         "UpsertBody",
         [
             ("points", Union[list[point_struct], None], None),  # type: ignore[valid-type]
-            ("batch", Union[batch, None], None),  # type: ignore[valid-type]
+            ("batch", Union[batch, None], None),
             ("update_filter", Any, None),
             ("update_mode", Union[str, None], None),
             ("shard_key", Any, None),
@@ -135,7 +135,7 @@ class _ColumnBuilder:
         for row, vector in enumerate(vectors):
             if type(vector) is dict:
                 for name, value in vector.items():
-                    self.add(row, name, value, lambda i, n=name: where(i, n))
+                    self.add(row, name, value, _named_where(where, name))
             else:
                 self.add(row, DEFAULT_VECTOR, vector, lambda i: where(i, ""))
 
@@ -269,6 +269,14 @@ def _sparse_column(spec: VectorSpec, rows: list[int], values: list[tuple[Any, st
 # Operations
 
 
+def _named_where(where: Callable[[int, str], str], name: str) -> Callable[[int], str]:
+    return lambda i: where(i, name)
+
+
+def _batch_where(name: str) -> Callable[[int], str]:
+    return lambda i: f"batch.vectors.{name}[{i}]"
+
+
 def _point_where(field: str) -> Callable[[int, str], str]:
     return lambda i, name: f"{field}[{i}].vector" + (f".{name}" if name else "")
 
@@ -297,7 +305,7 @@ def upsert_from_body(body: bytes, config: CollectionConfig) -> tuple[Upsert, Any
             for name, column in batch.vectors.items():
                 if not isinstance(column, list) or len(column) != len(ids):
                     raise BadInput(f"number of vectors for `{name}` does not match number of ids ({len(ids)})")
-                builder.add_column(name, column, lambda i, n=name: f"batch.vectors.{n}[{i}]")
+                builder.add_column(name, column, _batch_where(name))
         else:
             if len(batch.vectors) != len(ids):
                 raise BadInput(f"number of vectors ({len(batch.vectors)}) does not match number of ids ({len(ids)})")

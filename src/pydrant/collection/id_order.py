@@ -11,6 +11,7 @@ import numpy as np
 
 from pydrant.collection.holder import SegmentHolder
 from pydrant.models.ids import PointId
+from pydrant.segment.segment import Segment
 
 
 class IdOrder:
@@ -28,7 +29,7 @@ class IdOrder:
         self.uuids = np.sort(np.asarray(uuid_ids, dtype="U36")) if uuid_ids else np.zeros(0, dtype="U36")
         self.version = holder.ids_version
         self._layout_version = -1
-        self.segments: list = []
+        self.segments: list[Segment] = []
         self.seg = np.zeros(0, np.int64)
         self.off = np.zeros(0, np.int64)
         self.flat = np.zeros(0, np.int64)

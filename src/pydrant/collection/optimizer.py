@@ -57,7 +57,7 @@ class _Copy:
 def has_graph_candidates(segment: Segment) -> bool:
     """Dense storages of this segment that could carry an HNSW graph but do not."""
     return any(
-        getattr(storage, "index", "n/a") is None and getattr(storage, "kind", "") == "dense" and len(storage) > 0
+        getattr(storage, "index", "n/a") is None and storage.kind == "dense" and storage.has_mask(segment.size).any()
         for storage in segment.vectors.values()
     )
 
@@ -146,7 +146,7 @@ class Optimizer:
             hnsw_config = dict(collection.config.raw["hnsw_config"])
         for storage in target.vectors.values():
             build = getattr(storage, "build_index", None)
-            if build is not None and len(storage) > 0:
+            if build is not None and storage.has_mask(target.size).any():
                 build(hnsw_config)
         collection.swap_segments(sources, target, lambda: self._catch_up(copies, target))
         self.indexed.add(target.segment_id)

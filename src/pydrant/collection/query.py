@@ -193,7 +193,7 @@ def _recommend(value: Any, where: str) -> Recommend:
         raise BadInput(f"{where}.positive: at least one positive example is required for the average_vector strategy")
     if not positive and not negative:
         raise BadInput(f"{where}: no positive or negative examples given")
-    return Recommend(positive, negative, strategy)
+    return Recommend(positive, negative, strategy)  # type: ignore[arg-type]  # checked against STRATEGIES above
 
 
 def _pairs(raw: Any, where: str) -> list[tuple[Any, Any]]:
@@ -510,13 +510,14 @@ class Executor:
         """No query: points in id order, score 1 (as Qdrant's scroll-backed query)."""
         if restrict is None:
             order = id_order(self.collection)
+            order.locate_all(self.collection.holder)
             mask = filter_flat_mask(self.collection, order, compiled)
             picked = np.flatnonzero(mask[order.flat])[:k]
             return [
                 Hit(1.0, order.segments[int(order.seg[p])], int(order.off[p]), order.id_at(int(p)))
                 for p in picked.tolist()
             ]
-        hits = []
+        hits: list[Hit] = []
         for segment, offsets in self._matching(compiled, restrict):
             hits.extend(Hit(1.0, segment, o, i) for o, i in zip(offsets.tolist(), segment.ids_at(offsets.tolist())))
         hits.sort(key=lambda h: id_sort_key(h.point_id))
@@ -682,10 +683,10 @@ def _collect_groups(hits: list[Hit], path: Any, group_size: int) -> dict[Any, li
         for value in values:
             # bool is an int subclass but not a group id; type() keeps 1 and "1" apart too
             key = (type(value).__name__, value)
-            members = groups.setdefault(key, [])  # type: ignore[arg-type]
+            members = groups.setdefault(key, [])
             if len(members) < group_size:
                 members.append(hit)
-    return {key[1]: members for key, members in groups.items()}  # type: ignore[index]
+    return {key[1]: members for key, members in groups.items()}
 
 
 def _add_lookups(groups: list[dict[str, Any]], body: QueryGroupsBody, resolver: Resolver) -> None:
@@ -754,7 +755,7 @@ def search_matrix(collection: Collection, raw: Any) -> tuple[list[PointId], list
 
 def matrix_pairs(collection: Collection, raw: Any) -> dict[str, Any]:
     ids, rows = search_matrix(collection, raw)
-    pairs = []
+    pairs: list[dict[str, Any]] = []
     for point_id, hits in zip(ids, rows):
         scores = json_floats(np.asarray([h.score for h in hits], dtype=np.float32)).tolist()
         pairs.extend({"a": point_id, "b": h.point_id, "score": s} for h, s in zip(hits, scores))

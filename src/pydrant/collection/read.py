@@ -43,7 +43,7 @@ class Projection:
             return _include(current, self.payload_keys)
         return _exclude(current, self.payload_keys)
 
-    def records(self, segment: Segment, offsets: Sequence[int], extra: Sequence[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    def records(self, segment: Segment, offsets: Sequence[int] | np.ndarray, extra: Sequence[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
         offs = np.asarray(offsets, dtype=np.int64)
         ids = segment.ids_at(offs.tolist())
         vectors = segment.vectors_json(offs, self.vector_names) if self.vector_names else {}

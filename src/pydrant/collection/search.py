@@ -103,10 +103,12 @@ class ExampleScorer:
     def _internal(self, storage: Any, vector: Any, offsets: np.ndarray) -> np.ndarray:
         if storage.kind == "sparse":
             params = self.sparse_params(vector) if self.sparse_params is not None else None
-            return np.nan_to_num(storage.score_offsets(vector, offsets, params)).astype(np.float32)
-        raw = storage.score_offsets(vector, offsets).astype(np.float32)
+            sparse_scores: np.ndarray = np.nan_to_num(storage.score_offsets(vector, offsets, params)).astype(np.float32)
+            return sparse_scores
+        raw: np.ndarray = storage.score_offsets(vector, offsets).astype(np.float32)
         if self.spec.distance == EUCLID:
-            return -(raw * raw)
+            squared: np.ndarray = -(raw * raw)
+            return squared
         if self.spec.distance == MANHATTAN:
             return -raw
         return raw
@@ -127,7 +129,8 @@ class ExampleScorer:
             ranks = np.zeros(n, dtype=np.float32)
             for positive, negative in ex["pairs"]:
                 ranks += np.sign(self._internal(storage, positive, offsets) - self._internal(storage, negative, offsets))
-            return (ranks + _scaled_sigmoid(self._internal(storage, ex["target"], offsets))).astype(np.float32)
+            discovered: np.ndarray = (ranks + _scaled_sigmoid(self._internal(storage, ex["target"], offsets))).astype(np.float32)
+            return discovered
         total = np.zeros(n, dtype=np.float32)
         for positive, negative in ex["pairs"]:
             diff = self._internal(storage, positive, offsets) - self._internal(storage, negative, offsets) - EPSILON
@@ -149,7 +152,7 @@ def candidates_in(segment: Segment, compiled_filter: Any, restrict: np.ndarray |
     if restrict is None:
         mask = live if compiled_filter is None else evaluate(compiled_filter, segment) & live
         return np.flatnonzero(mask)
-    offsets = np.unique(restrict)
+    offsets: np.ndarray = np.unique(restrict)
     offsets = offsets[live[offsets]]
     if compiled_filter is not None and offsets.shape[0]:
         offsets = offsets[evaluate(compiled_filter, segment)[offsets]]
@@ -220,7 +223,7 @@ def sparse_idf_stats(segments: Sequence[Segment], name: str, indices: Any) -> tu
         storage = segment.vectors.get(name)
         if storage is None:
             continue
-        n_docs, df = storage.idf_stats(idx)
+        n_docs, df = storage.idf_stats(idx)  # type: ignore[attr-defined]  # sparse storages only
         total_docs += int(n_docs)
         total_df += df
     return total_docs, total_df

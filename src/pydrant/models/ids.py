@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Union
+from typing import cast
 
 from pydrant.errors import MalformedJson
 
-PointId = Union[int, str]
+PointId = int | str
 """An external point id as held inside pydrant: an int in [0, 2**64) or a canonical
 lowercase hyphenated UUID string."""
 
@@ -41,7 +41,8 @@ def id_sort_key(point_id: PointId) -> tuple[int, int]:
     """Qdrant's id order: every integer id before every UUID, UUIDs by their 128-bit value."""
     if type(point_id) is int:
         return (0, point_id)
-    return (1, uuid.UUID(point_id).int)  # type: ignore[arg-type]
+    # not an exact int, so a UUID str (`type() is int` does not narrow the union)
+    return (1, uuid.UUID(cast(str, point_id)).int)
 
 
 def _describe(raw: object) -> str:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Union
+from typing import Annotated, Any
 
 from msgspec import Meta, Struct
-from typing_extensions import Annotated
 
 from pydrant.errors import ValidationFailed
 
-IdWire = Union[int, str]
+IdWire = int | str
 
 
 class Body(Struct, forbid_unknown_fields=False):
@@ -30,29 +29,29 @@ class RetrieveBody(Body):
 
 
 class SelectorBody(Body):
-    points: Union[list[IdWire], None] = None
+    points: list[IdWire] | None = None
     filter: Any = None
     shard_key: Any = None
 
 
 class SetPayloadBody(Body):
     payload: dict[str, Any]
-    points: Union[list[IdWire], None] = None
+    points: list[IdWire] | None = None
     filter: Any = None
-    key: Union[str, None] = None
+    key: str | None = None
     shard_key: Any = None
 
 
 class DeletePayloadBody(Body):
     keys: list[str]
-    points: Union[list[IdWire], None] = None
+    points: list[IdWire] | None = None
     filter: Any = None
     shard_key: Any = None
 
 
 class DeleteVectorsBody(Body):
     vector: Annotated[list[str], Meta(min_length=1)]
-    points: Union[list[IdWire], None] = None
+    points: list[IdWire] | None = None
     filter: Any = None
     shard_key: Any = None
 
@@ -61,8 +60,8 @@ UInt = Annotated[int, Meta(ge=0)]
 
 
 class ScrollBody(Body):
-    offset: Union[IdWire, None] = None
-    limit: Union[UInt, None] = None  # >= 1, checked with Qdrant's validator wording
+    offset: IdWire | None = None
+    limit: UInt | None = None  # >= 1, checked with Qdrant's validator wording
     filter: Any = None
     with_payload: Any = None
     with_vector: Any = False
@@ -78,9 +77,9 @@ class CountBody(Body):
 
 class FacetBody(Body):
     key: str
-    limit: Union[UInt, None] = None  # >= 1, checked with Qdrant's validator wording
+    limit: UInt | None = None  # >= 1, checked with Qdrant's validator wording
     filter: Any = None
-    exact: Union[bool, None] = None
+    exact: bool | None = None
     shard_key: Any = None
 
 
@@ -104,9 +103,9 @@ class AliasRename(Body):
 
 
 class AliasAction(Body):
-    create_alias: Union[AliasCreate, None] = None
-    delete_alias: Union[AliasDelete, None] = None
-    rename_alias: Union[AliasRename, None] = None
+    create_alias: AliasCreate | None = None
+    delete_alias: AliasDelete | None = None
+    rename_alias: AliasRename | None = None
 
 
 class AliasesBody(Body):

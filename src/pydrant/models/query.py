@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from msgspec import Meta
-from typing_extensions import Annotated
 
 from pydrant.models.points import Body
 
@@ -14,7 +13,7 @@ PositiveInt = Annotated[int, Meta(ge=1)]
 
 
 class SearchParamsBody(Body):
-    hnsw_ef: Union[PositiveInt, None] = None
+    hnsw_ef: PositiveInt | None = None
     exact: bool = False
     quantization: Any = None
     indexed_only: bool = False
@@ -24,23 +23,23 @@ class SearchParamsBody(Body):
 
 class LookupLocationBody(Body):
     collection: str
-    vector: Union[str, None] = None
+    vector: str | None = None
     shard_key: Any = None
 
 
 class PrefetchBody(Body):
     prefetch: Any = None
     query: Any = None
-    using: Union[str, None] = None
+    using: str | None = None
     filter: Any = None
-    params: Union[SearchParamsBody, None] = None
-    score_threshold: Union[float, None] = None
-    limit: Union[PositiveInt, None] = None
-    lookup_from: Union[LookupLocationBody, None] = None
+    params: SearchParamsBody | None = None
+    score_threshold: float | None = None
+    limit: PositiveInt | None = None
+    lookup_from: LookupLocationBody | None = None
 
 
 class QueryBody(PrefetchBody):
-    offset: Union[Annotated[int, Meta(ge=0)], None] = None
+    offset: Annotated[int, Meta(ge=0)] | None = None
     with_vector: Any = None
     with_payload: Any = None
     shard_key: Any = None
@@ -54,8 +53,8 @@ class WithLookupBody(Body):
 
 class QueryGroupsBody(QueryBody):
     group_by: Annotated[str, Meta(min_length=1)] = ""
-    group_size: Union[PositiveInt, None] = None
-    with_lookup: Union[str, WithLookupBody, None] = None
+    group_size: PositiveInt | None = None
+    with_lookup: str | WithLookupBody | None = None
 
 
 class QueryBatchBody(Body):
@@ -64,9 +63,9 @@ class QueryBatchBody(Body):
 
 class SearchMatrixBody(Body):
     filter: Any = None
-    sample: Union[Annotated[int, Meta(ge=2)], None] = None
-    limit: Union[PositiveInt, None] = None
-    using: Union[str, None] = None
+    sample: Annotated[int, Meta(ge=2)] | None = None
+    limit: PositiveInt | None = None
+    using: str | None = None
     shard_key: Any = None
 
 
@@ -113,7 +112,7 @@ class Sample:
     kind: str = "random"
 
 
-QueryForm = Union[Nearest, Recommend, Discover, Context, Fusion, OrderBy, Sample]
+QueryForm = Nearest | Recommend | Discover | Context | Fusion | OrderBy | Sample
 
 
 @dataclass
@@ -127,5 +126,5 @@ class QueryNode:
     score_threshold: float | None
     params: dict[str, Any]
     lookup_from: LookupLocationBody | None
-    prefetches: list["QueryNode"] = field(default_factory=list)
+    prefetches: list[QueryNode] = field(default_factory=list)
     where: str = ""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -80,7 +80,7 @@ class IdTracker:
         return self.external, self.versions.copy(), self.live.copy()
 
     @classmethod
-    def restore(cls, external: list[PointId | None], versions: np.ndarray, live: np.ndarray) -> "IdTracker":
+    def restore(cls, external: list[PointId | None], versions: np.ndarray, live: np.ndarray) -> IdTracker:
         tracker = cls()
         tracker._reserve(len(external))  # while empty: nothing to copy
         tracker.external = list(external)

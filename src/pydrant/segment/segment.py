@@ -6,7 +6,8 @@ plain offsets, numpy arrays and payload dicts. Reads implement `FilterContext` f
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
 
 import numpy as np
 
@@ -58,7 +59,8 @@ class Segment:
 
     def ids_at(self, offsets: Sequence[int]) -> list[PointId]:
         external = self.tracker.external
-        return [external[o] for o in offsets]  # type: ignore[misc]
+        # callers pass live offsets, whose ids are never None
+        return cast("list[PointId]", [external[o] for o in offsets])
 
     def vectors_json(self, offsets: np.ndarray, names: Sequence[str]) -> dict[str, list[Any]]:
         return {name: self.vectors[name].get_json(offsets) for name in names if name in self.vectors}
@@ -66,8 +68,7 @@ class Segment:
     # ---- writes (called by the update worker only) ---------------------------------------------
     def _touch(self, version: int, *components: str) -> None:
         self.dirty.update(components)
-        if version > self.max_version:
-            self.max_version = version
+        self.max_version = max(self.max_version, version)
 
     def insert(self, ids: Sequence[PointId], version: int, payloads: Sequence[dict[str, Any] | None]) -> np.ndarray:
         offsets = self.tracker.allocate(ids, version)
@@ -113,7 +114,7 @@ class Segment:
         self.tracker.stamp(offsets, version)
         self._touch(version, "ids")
 
-    def copy_point_vectors_from(self, source: "Segment", src: np.ndarray, dst: np.ndarray) -> None:
+    def copy_point_vectors_from(self, source: Segment, src: np.ndarray, dst: np.ndarray) -> None:
         for name, storage in self.vectors.items():
             other = source.vectors.get(name)
             if other is not None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Protocol
 
 from pydrant.errors import StorageFailure
 
@@ -28,10 +29,11 @@ STORAGE_ERRNOS = frozenset(
 
 def translate(err: OSError, action: str, path: Path | str) -> Exception:
     """The exception to raise for `err`: `StorageFailure` when the disk refused, else `err`."""
-    if err.errno not in STORAGE_ERRNOS:
+    code = err.errno
+    if code is None or code not in STORAGE_ERRNOS:
         return err
-    name = errno.errorcode.get(err.errno, str(err.errno))
-    reason = err.strerror or os.strerror(err.errno)
+    name = errno.errorcode.get(code, str(code))
+    reason = err.strerror or os.strerror(code)
     failure = StorageFailure(f"failed to {action} {path}: {reason} ({name})")
     failure.__cause__ = err
     return failure

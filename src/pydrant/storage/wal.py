@@ -7,9 +7,11 @@ import re
 import struct
 import threading
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+
+from typing_extensions import Self
 
 from pydrant.errors import StorageFailure
 from pydrant.storage.fileio import DEFAULT_FILEIO, AppendHandle, FileIO
@@ -106,13 +108,13 @@ class Wal:
     def last_op(self) -> int:
         return self._next_op - 1
 
-    def __enter__(self) -> Wal:
+    def __enter__(self) -> Self:
         return self.open()
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def open(self) -> Wal:
+    def open(self) -> Self:
         """Recover the log: keep the valid prefix of records, drop any damaged tail."""
         if self._handle is not None:
             raise RuntimeError(f"WAL {self.directory} is already open")

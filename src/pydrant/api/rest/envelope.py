@@ -35,7 +35,7 @@ class JsonBytes(Response):
 def status_for(exc: errors.PydrantError) -> int:
     for kind in type(exc).__mro__:
         if kind in STATUS_BY_KIND:
-            return STATUS_BY_KIND[kind]  # type: ignore[index]
+            return STATUS_BY_KIND[kind]
     return 500
 
 

@@ -85,11 +85,11 @@ def make_field_index(key: str, field_schema: object) -> FieldIndex:
     kind, params = parse_field_schema(field_schema)
     if kind == "text":
         return TextIndex(key, params, make_tokenizer(params or {}))
-    cls = {
+    classes: dict[str, type[FieldIndex]] = {
         "keyword": KeywordIndex, "integer": IntegerIndex, "float": FloatIndex, "geo": GeoIndex,
         "bool": BoolIndex, "datetime": DatetimeIndex, "uuid": UuidIndex,
-    }[kind]
-    return cls(key, params)
+    }
+    return classes[kind](key, params)
 
 
 def make_tokenizer(params: dict[str, Any]) -> Tokenizer:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -15,6 +15,10 @@ from pydrant.segment.payload_index.base import FieldIndex, count_values, offsets
 from pydrant.segment.payload_index.sorted_values import SortedValues
 
 _I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
+
+
+def _all_ints(values: tuple[str, ...] | tuple[int, ...]) -> TypeGuard[tuple[int, ...]]:
+    return all(type(v) is int for v in values)
 
 
 class RangeIndex(FieldIndex):
@@ -153,8 +157,8 @@ class IntegerIndex(RangeIndex):
             return None
         if isinstance(cond, m.MatchValue) and type(cond.value) is int:
             return (cond.value,)
-        if isinstance(cond, m.MatchAny) and all(type(v) is int for v in cond.values):
-            return cond.values  # type: ignore[return-value]
+        if isinstance(cond, m.MatchAny) and _all_ints(cond.values):
+            return cond.values
         return None
 
     def _offsets(self, cond: Any) -> np.ndarray | None:

@@ -87,7 +87,7 @@ class HnswIndex:
         """
         if k <= 0 or self.size == 0:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-        params = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]
+        params = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]  # missing from faiss's stub
         ef = max(int(ef or self.default_ef), k)
         bitmap = None
         if allowed is not None:

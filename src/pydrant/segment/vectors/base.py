@@ -60,7 +60,15 @@ class VectorStorage(Protocol):
         ...
 
 
-def _storage_class(kind: str, config: dict[str, Any]) -> Any:
+class _StorageClass(Protocol):
+    """A VectorStorage class: constructed from a config, or loaded from what `save` wrote."""
+
+    def __call__(self, config: dict[str, Any]) -> VectorStorage: ...
+
+    def load(self, directory: Path, prefix: str, config: dict[str, Any]) -> VectorStorage: ...
+
+
+def _storage_class(kind: str, config: dict[str, Any]) -> _StorageClass:
     if kind == "sparse":
         from pydrant.segment.vectors.sparse import SparseStorage
 
@@ -79,12 +87,12 @@ def _storage_class(kind: str, config: dict[str, Any]) -> Any:
 def make_storage(kind: str, config: dict[str, Any]) -> VectorStorage:
     """A fresh storage for a vector config as given in the create-collection request;
     `multivector_config` in a dense config selects the multivector storage."""
-    return _storage_class(kind, config)(config)  # type: ignore[no-any-return]
+    return _storage_class(kind, config)(config)
 
 
 def load_storage(kind: str, directory: Path, prefix: str, config: dict[str, Any]) -> VectorStorage:
     """Load a storage that `save` wrote, choosing the class as `make_storage` does."""
-    return _storage_class(kind, config).load(directory, prefix, config)  # type: ignore[no-any-return]
+    return _storage_class(kind, config).load(directory, prefix, config)
 
 
 def grown_capacity(current: int, needed: int) -> int:
@@ -130,6 +138,7 @@ def write_file(path: Path, data: bytes, fileio: Any = None) -> None:
 def npz_bytes(**arrays: np.ndarray) -> bytes:
     """Arrays packed as one uncompressed .npz blob."""
     buf = io.BytesIO()
+    # numpy's stub lets a ** dict match the keyword-only `allow_pickle: bool`
     np.savez(buf, **arrays)  # type: ignore[arg-type]
     return buf.getvalue()
 

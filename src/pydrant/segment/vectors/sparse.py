@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -194,7 +194,8 @@ class SparseStorage:
     def get(self, offset: int) -> SparseVector | None:
         """The stored (indices, values) of one offset, or None."""
         if 0 <= offset < self._has.shape[0] and self._has[offset]:
-            return self._idx[offset], self._val[offset]  # type: ignore[return-value]
+            # a set `_has` bit means both arrays are stored at this offset
+            return cast(SparseVector, (self._idx[offset], self._val[offset]))
         return None
 
     def get_json(self, offsets: np.ndarray) -> list[Any]:
