@@ -192,11 +192,12 @@ class Applier:
             segment.set_payloads(np.asarray(unique, dtype=np.int64), [change(current[o]) for o in unique], version)
         _report_missing(ids, located)
 
-    def move_points(self, source: Segment, offsets: np.ndarray, version: int) -> np.ndarray:
+    def move_points(self, source: Segment, offsets: np.ndarray, version: int) -> tuple[Segment, np.ndarray]:
         """Copy points (ids, versions, payloads, vectors) from a sealed segment into the
         appendable one and delete them in the source, stamped with `version` (the op that moves
         them, so an optimizer copying the source sees the change); returns the new offsets.
-        Vector writes go through here so that a segment's vector index never sees a write."""
+        Vector writes go through here so that a segment's vector index never sees a write.
+        Returns the segment that received them: taking them may have sealed the previous one."""
         target = self.target_segment()
         ids = source.ids_at(offsets.tolist())
         versions = source.tracker.versions[offsets].copy()
@@ -205,7 +206,7 @@ class Applier:
         target.copy_point_vectors_from(source, offsets, new_offsets)
         source.delete(offsets, version)
         self.holder.layout_version += 1
-        return new_offsets
+        return target, new_offsets
 
     def _update_vectors(self, op: UpdateVectors, version: int) -> None:
         located = self.holder.locate(op.ids)
@@ -222,8 +223,8 @@ class Applier:
         for row, (segment, offset) in rows_locs:
             (staying if segment is appendable else moved).append((row, (segment, offset)))
         for segment, rows, offsets in group_by_segment(moved).values():
-            new_offsets = self.move_points(segment, np.asarray(offsets, dtype=np.int64), version)
-            staying.extend((r, (appendable, int(o))) for r, o in zip(rows, new_offsets.tolist()))
+            receiver, new_offsets = self.move_points(segment, np.asarray(offsets, dtype=np.int64), version)
+            staying.extend((r, (receiver, int(o))) for r, o in zip(rows, new_offsets.tolist()))
         for segment, rows, offsets in group_by_segment(staying).values():
             row_offsets = np.full(len(op.ids), -1, dtype=np.int64)
             row_offsets[rows] = offsets
