@@ -6,7 +6,7 @@ sent; defaults for reporting live in `pydrant.collection.config`.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeAlias, TypeVar
 
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
@@ -18,7 +18,7 @@ PositiveInt = Annotated[int, Meta(ge=1)]
 UInt = Annotated[int, Meta(ge=0)]
 
 _T = TypeVar("_T")
-Opt = _T | None | UnsetType  # optional field: absent (UNSET), null, or a value
+Opt: TypeAlias = _T | None | UnsetType  # optional field: absent (UNSET), null, or a value
 
 
 class Model(Struct, omit_defaults=True, forbid_unknown_fields=False):

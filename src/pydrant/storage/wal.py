@@ -10,11 +10,13 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-from typing_extensions import Self
+from typing import TYPE_CHECKING
 
 from pydrant.errors import StorageFailure
 from pydrant.storage.fileio import DEFAULT_FILEIO, AppendHandle, FileIO
+
+if TYPE_CHECKING:  # typing.Self needs 3.11; typing_extensions is not a runtime dependency
+    from typing_extensions import Self
 
 log = logging.getLogger("pydrant.wal")
 
