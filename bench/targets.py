@@ -63,6 +63,15 @@ class Target:
     def update_vectors(self, coll: str, ids: list[int], vectors: np.ndarray) -> None: raise NotImplementedError
     def query(self, coll: str, vector: np.ndarray, limit: int, exact: bool) -> list[int]: raise NotImplementedError
 
+    def batch(self, coll: str, ops: list[dict[str, Any]]) -> None:
+        """POST /points/batch with operations in the REST shape."""
+        raise NotImplementedError
+
+    def wait_indexed(self, coll: str, max_s: float) -> float:
+        """Wait (bounded) until background indexing is done; returns the seconds waited.
+        Local mode has no background indexing."""
+        return 0.0
+
 
 class RawHttpTarget(Target):
     """pydrant driven with pre-encoded JSON bodies over one keep-alive httpx connection."""
@@ -158,6 +167,17 @@ class RawHttpTarget(Target):
         res = self._call("POST", f"/collections/{coll}/points/query", body)["result"]
         return [p["id"] for p in res["points"]]
 
+    def batch(self, coll: str, ops: list[dict[str, Any]]) -> None:
+        self._call("POST", f"/collections/{coll}/points/batch?wait=true", {"operations": ops})
+
+    def wait_indexed(self, coll: str, max_s: float) -> float:
+        started = time.perf_counter()
+        while time.perf_counter() - started < max_s:
+            if self._call("GET", f"/collections/{coll}")["result"]["status"] == "green":
+                break
+            time.sleep(0.5)  # polling a server's status, not synchronising a test
+        return time.perf_counter() - started
+
 
 class ClientTarget(Target):
     """Anything reached through a `QdrantClient`: pydrant over REST, or local mode."""
@@ -219,6 +239,10 @@ class ClientTarget(Target):
     def update_vectors(self, coll: str, ids: list[int], vectors: np.ndarray) -> None:
         points = [models.PointVectors(id=i, vector=v) for i, v in zip(ids, vectors.tolist())]
         self._guard(self._client().update_vectors, coll, points=points, wait=True)
+
+    def batch(self, coll: str, ops: list[dict[str, Any]]) -> None:
+        parsed = [models.UpdateOperations.model_validate({"operations": [op]}).operations[0] for op in ops]
+        self._guard(self._client().batch_update_points, coll, update_operations=parsed, wait=True)
 
     def query(self, coll: str, vector: np.ndarray, limit: int, exact: bool) -> list[int]:
         res = self._guard(self._client().query_points, coll, query=vector.tolist(), limit=limit,

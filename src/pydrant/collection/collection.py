@@ -56,6 +56,7 @@ class Collection:
         self._closed = False
         self.failure: str | None = None  # set when an apply hit a bug; collection turns red
         self.last_write = 0.0  # monotonic time of the last apply (the optimizer waits for a pause)
+        self._last_failed: tuple[int, BaseException | None] = (-2, None)  # last failed record
 
         fileio.makedirs(directory / "segments")
         remove_stale_temp_files(directory, fileio)
@@ -103,15 +104,13 @@ class Collection:
         replayed = 0
         for op_id, data in self.wal.read_from(self.applied_op + 1):
             try:
-                operations = decode_record(data)
+                record = decode_record(data)
             except Exception:  # a record that passed its CRC but cannot be decoded: skip it
                 log.exception("collection %s: skipping undecodable WAL record %d", self.name, op_id)
                 continue
-            for operation in operations:
-                try:
-                    self.applier.apply(operation, op_id)
-                except PydrantError as exc:
-                    log.warning("collection %s: WAL op %d failed on replay: %s", self.name, op_id, exc)
+            error = self._apply_record(op_id, record.operations, record.chained)
+            if error is not None:
+                log.info("collection %s: WAL op %d failed on replay as it did live: %s", self.name, op_id, error)
             self.applied_op = op_id
             replayed += 1
         if replayed:
@@ -131,22 +130,40 @@ class Collection:
         applied first, so a filter or an existence check sees exactly the state this op follows.
         It may raise a PydrantError, and then nothing is logged.
         """
+        return self.write_chain([build], wait, timeout, needs_current_state)[0]
+
+    def write_chain(
+        self,
+        builds: Sequence[Callable[[], Sequence[Operation]]],
+        wait: bool,
+        timeout: float | None = None,
+        needs_current_state: bool = False,
+    ) -> list[UpdateResult]:
+        """Log several requests' operations as consecutive records with one write and one
+        fsync (a batch update). Each gets its own op number; when one fails, the ones after it
+        are skipped (they are `chained`), live and on replay alike. A waiting caller gets the
+        first failure."""
         done: Future[None] | None = Future() if wait else None
         with self._submit_lock:
             self._ensure_open()
             if needs_current_state:
                 self._drain()
-            operations = list(build())
-            op_id = self.wal.append(encode_record(operations))
-            self._queue.put((op_id, operations, done))
-        self.wal.sync_through(op_id)
-        if done is None:
-            return UpdateResult(op_id, "acknowledged")
-        try:
-            done.result(timeout=timeout)
-        except TimeoutError:
-            return UpdateResult(op_id, "wait_timeout")
-        return UpdateResult(op_id, "completed")
+            operation_lists = [list(build()) for build in builds]
+            op_ids = self.wal.append_many(
+                [encode_record(ops, chained=i > 0) for i, ops in enumerate(operation_lists)]
+            )
+            for i, (op_id, ops) in enumerate(zip(op_ids, operation_lists)):
+                last = i == len(op_ids) - 1
+                self._queue.put((op_id, ops, done if last else None, i > 0))
+        self.wal.sync_through(op_ids[-1])
+        status = "acknowledged"
+        if done is not None:
+            try:
+                done.result(timeout=timeout)
+                status = "completed"
+            except TimeoutError:
+                status = "wait_timeout"
+        return [UpdateResult(op_id, status) for op_id in op_ids]
 
     def _ensure_open(self) -> None:
         if self._closed:
@@ -229,7 +246,7 @@ class Collection:
             return True
         return False
 
-    def _apply_batch(self, batch: list[tuple[int, list[Operation], Future[None] | None]]) -> None:
+    def _apply_batch(self, batch: list[tuple[int, list[Operation], Future[None] | None, bool]]) -> None:
         try:
             self.wal.sync_through(batch[-1][0])  # never apply what is not durable yet
         except Exception as exc:
@@ -240,23 +257,14 @@ class Collection:
             with self._applied_cond:
                 self.applied_op = batch[-1][0]
                 self._applied_cond.notify_all()
-            for _op_id, _operations, done in batch:
+            for _op_id, _operations, done, _chained in batch:
                 if done is not None:
                     done.set_exception(exc if isinstance(exc, PydrantError) else StorageFailure(str(exc)))
             return
         results: list[tuple[Future[None] | None, BaseException | None]] = []
         with self.rw.write():
-            for op_id, operations, done in batch:
-                error: BaseException | None = None
-                try:
-                    for operation in operations:
-                        self.applier.apply(operation, op_id)
-                except PydrantError as exc:
-                    error = exc
-                except Exception as exc:  # our bug: keep serving, report it, turn red
-                    log.exception("collection %s: applying op %d failed", self.name, op_id)
-                    self.failure = f"applying operation {op_id} failed: {exc!r}"
-                    error = exc
+            for op_id, operations, done, chained in batch:
+                error = self._apply_record(op_id, operations, chained)
                 self.applied_op = op_id
                 results.append((done, error))
         self.last_write = time.monotonic()
@@ -269,6 +277,26 @@ class Collection:
                     done.set_result(None)
                 else:
                     done.set_exception(error)
+
+    def _apply_record(self, op_id: int, operations: list[Operation], chained: bool) -> BaseException | None:
+        """Apply one record's operations in order, stopping at the first failure; a chained
+        record whose predecessor failed is skipped and inherits its error. Same path live and
+        on replay, so both reach the same state."""
+        if chained and self._last_failed[0] == op_id - 1:
+            self._last_failed = (op_id, self._last_failed[1])
+            return self._last_failed[1]
+        try:
+            for operation in operations:
+                self.applier.apply(operation, op_id)
+        except PydrantError as exc:
+            self._last_failed = (op_id, exc)
+            return exc
+        except Exception as exc:  # our bug: keep serving, report it, turn red
+            log.exception("collection %s: applying op %d failed", self.name, op_id)
+            self.failure = f"applying operation {op_id} failed: {exc!r}"
+            self._last_failed = (op_id, exc)
+            return exc
+        return None
 
     def _flush_safely(self) -> None:
         try:

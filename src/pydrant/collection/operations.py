@@ -142,19 +142,22 @@ Operation = Union[
 
 class WalRecord(Struct, array_like=True):
     version: int
-    operations: list[Operation]  # one request (a batch request holds several)
+    operations: list[Operation]  # one request's operations, applied in order
+    # True: this record continues the previous record's request (a batch update). If the
+    # previous one failed, this one is skipped, live and on replay alike.
+    chained: bool = False
 
 
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder(WalRecord)
 
 
-def encode_record(operations: list[Operation]) -> bytes:
-    return _encoder.encode(WalRecord(WAL_FORMAT_VERSION, operations))
+def encode_record(operations: list[Operation], chained: bool = False) -> bytes:
+    return _encoder.encode(WalRecord(WAL_FORMAT_VERSION, operations, chained))
 
 
-def decode_record(data: bytes) -> list[Operation]:
+def decode_record(data: bytes) -> WalRecord:
     record = _decoder.decode(data)
     if record.version != WAL_FORMAT_VERSION:
         raise ValueError(f"unknown WAL record version {record.version}")
-    return record.operations
+    return record

@@ -9,7 +9,7 @@ import msgspec
 from pydrant.api.rest.context import RequestContext, update_result
 from pydrant.collection import read, updates
 from pydrant.collection.config import decode_model
-from pydrant.errors import BadInput, MalformedJson, NotFound
+from pydrant.errors import BadInput, MalformedJson, NotFound, PydrantError
 from pydrant.models.ids import parse_path_point_id, parse_point_id
 from pydrant.models.points import CountBody, FacetBody, RetrieveBody, ScrollBody, check_min
 from pydrant.segment.filtering.compile import compile_filter
@@ -107,8 +107,12 @@ _BATCH_PREPARERS: dict[str, Any] = {
 
 
 def batch_update(ctx: RequestContext) -> Any:
-    """Operations run in order, each logged and applied on its own: not a transaction. When one
-    fails, the ones before it stay applied and the answer is that error (as Qdrant does)."""
+    """Operations run in order: not a transaction. When one fails, the ones before it stay
+    applied and the answer is that error (as Qdrant does).
+
+    Consecutive operations that need no look at the current state (everything but filter
+    selections) are logged together (`write_chain`): one write and one fsync, each with its own
+    operation id, and the ones after a failing one are skipped, live and on replay alike."""
     collection = ctx.collection()
     wait, timeout = ctx.write_params()
     body = ctx.json_object()
@@ -118,12 +122,28 @@ def batch_update(ctx: RequestContext) -> Any:
     for i, operation in enumerate(operations):  # shape check of the whole batch first
         if not isinstance(operation, dict) or len(operation) != 1 or next(iter(operation)) not in _BATCH_PREPARERS:
             raise MalformedJson(f"operations[{i}]: expected an object with exactly one of {', '.join(_BATCH_PREPARERS)}")
-    results = []
+    results: list[dict[str, Any]] = []
+    grouped: list[Any] = []
+
+    def write_group() -> None:
+        nonlocal grouped
+        if grouped:
+            builds, grouped = grouped, []
+            results.extend(update_result(r) for r in collection.write_chain(builds, wait, timeout))
+
     for operation in operations:
         (kind, op_body), = operation.items()
-        prepared = _BATCH_PREPARERS[kind](collection, op_body)
-        result = collection.write(prepared.build, wait, timeout, prepared.needs_current_state)
-        results.append(update_result(result))
+        try:
+            prepared = _BATCH_PREPARERS[kind](collection, op_body)
+        except PydrantError:
+            write_group()  # the operations before the bad one stay applied
+            raise
+        if prepared.needs_current_state:
+            write_group()
+            results.append(update_result(collection.write(prepared.build, wait, timeout, True)))
+        else:
+            grouped.append(prepared.build)
+    write_group()
     return results
 
 
