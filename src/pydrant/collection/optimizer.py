@@ -99,6 +99,8 @@ class Optimizer:
         vacuum_min = int(config.get("vacuum_min_vector_number") or 1000)
         threshold = collection.applier.seal_threshold()
         idle = time.monotonic() - collection.last_write >= IDLE_SECONDS
+        if idle:
+            self._seal_full_appendable(threshold)
         with collection.reading():
             sealed = [s for s in collection.holder.segments if not s.appendable]
             unindexed = [s for s in sealed if s.segment_id not in self.indexed]
@@ -116,6 +118,17 @@ class Optimizer:
                 merged = _fill(small, MAX_OPTIMIZED_POINTS)
                 return merged if len(merged) >= 2 else None
         return None
+
+    def _seal_full_appendable(self, threshold: int) -> None:
+        """A full appendable segment is sealed at the next insert; when writes pause, seal it
+        now so that it is indexed too (as Qdrant's indexing optimizer takes any segment past
+        the threshold) instead of being scanned exactly by every search meanwhile."""
+        collection = self.collection
+        with collection.rw.write():
+            for segment in collection.holder.segments:
+                if segment.appendable and segment.live_count >= threshold:
+                    segment.appendable = False
+                    segment.dirty.add("ids")
 
     # ---- running ----------------------------------------------------------------------------
     def _run(self) -> None:

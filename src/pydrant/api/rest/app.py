@@ -57,6 +57,18 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", C + "/points/search/matrix/offsets", qry.matrix_offsets),
 ]
 
+# Reads that are short and never block on I/O: run on the event loop (see RestApp.endpoint).
+INLINE_READS: set[Handler] = {
+    col.list_collections,
+    col.collection_exists,
+    col.collection_info,
+    col.list_aliases,
+    col.collection_aliases,
+    pts.retrieve_points,
+    pts.get_point,
+    pts.count_points,
+}
+
 UNSUPPORTED_PATHS: list[tuple[str, str]] = [
     # Endpoints of the contract that pydrant does not implement: they answer a clear 400.
     ("GET", "/telemetry"),
@@ -113,7 +125,10 @@ class RestApp:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def endpoint(self, handler: Handler) -> Callable[[Request], Any]:
+    def endpoint(self, handler: Handler, inline: bool = False) -> Callable[[Request], Any]:
+        """`inline` handlers (short reads) run on the event loop: a threadpool hop costs more
+        than they do, and they never wait for I/O. Writes always go to the threadpool (they
+        wait for fsyncs and the update worker)."""
         async def run(request: Request) -> Response:
             started = time.perf_counter()
             try:
@@ -124,7 +139,7 @@ class RestApp:
                     return envelope.error(f"Not found: no route for {request.method} {request.url.path}", 404, started)
                 body = await self._read_body(request)
                 ctx = RequestContext(self.toc, dict(request.path_params), dict(request.query_params), body)
-                result = await run_in_threadpool(handler, ctx)
+                result = handler(ctx) if inline else await run_in_threadpool(handler, ctx)
                 return envelope.ok(result, started)
             except PydrantError as exc:
                 return envelope.from_exception(exc, started)
@@ -142,7 +157,9 @@ def _health(request: Request) -> Response:
 
 def build_app(toc: TableOfContents, max_body_bytes: int, api_key: str | None = None) -> Starlette:
     rest = RestApp(toc, max_body_bytes, api_key)
-    routes = [Route(path, rest.endpoint(handler), methods=[method]) for method, path, handler in ROUTES]
+    routes = [
+        Route(path, rest.endpoint(handler, inline=handler in INLINE_READS), methods=[method]) for method, path, handler in ROUTES
+    ]
     routes += [Route(path, rest.endpoint(svc.unsupported), methods=[method]) for method, path in UNSUPPORTED_PATHS]
     routes += [Route(p, _health, methods=["GET"]) for p in ("/healthz", "/livez", "/readyz")]
     routes.append(Route("/", lambda request: envelope.JsonBytes(msgspec.json.encode(svc.root(None))), methods=["GET"]))  # type: ignore[arg-type]
