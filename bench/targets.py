@@ -61,7 +61,8 @@ class Target:
                with_payload: bool, with_vectors: bool) -> tuple[list[int], Any]: raise NotImplementedError
     def set_payload(self, coll: str, payload: dict[str, Any], flt: Filter) -> None: raise NotImplementedError
     def update_vectors(self, coll: str, ids: list[int], vectors: np.ndarray) -> None: raise NotImplementedError
-    def query(self, coll: str, vector: np.ndarray, limit: int, exact: bool) -> list[int]: raise NotImplementedError
+    def query(self, coll: str, vector: np.ndarray, limit: int, exact: bool, flt: Filter | None = None) -> list[int]:
+        raise NotImplementedError
 
     def batch(self, coll: str, ops: list[dict[str, Any]]) -> None:
         """POST /points/batch with operations in the REST shape."""
@@ -162,8 +163,10 @@ class RawHttpTarget(Target):
         points = [{"id": i, "vector": v} for i, v in zip(ids, vectors.tolist())]
         self._call("PUT", f"/collections/{coll}/points/vectors?wait=true", {"points": points})
 
-    def query(self, coll: str, vector: np.ndarray, limit: int, exact: bool) -> list[int]:
-        body = {"query": vector.tolist(), "limit": limit, "params": {"exact": exact}, "with_payload": False}
+    def query(self, coll: str, vector: np.ndarray, limit: int, exact: bool, flt: Filter | None = None) -> list[int]:
+        body: dict[str, Any] = {"query": vector.tolist(), "limit": limit, "params": {"exact": exact}, "with_payload": False}
+        if flt is not None:
+            body["filter"] = flt
         res = self._call("POST", f"/collections/{coll}/points/query", body)["result"]
         return [p["id"] for p in res["points"]]
 
@@ -244,8 +247,9 @@ class ClientTarget(Target):
         parsed = [models.UpdateOperations.model_validate({"operations": [op]}).operations[0] for op in ops]
         self._guard(self._client().batch_update_points, coll, update_operations=parsed, wait=True)
 
-    def query(self, coll: str, vector: np.ndarray, limit: int, exact: bool) -> list[int]:
-        res = self._guard(self._client().query_points, coll, query=vector.tolist(), limit=limit,
+    def query(self, coll: str, vector: np.ndarray, limit: int, exact: bool, flt: Filter | None = None) -> list[int]:
+        qf = models.Filter.model_validate(flt) if flt is not None else None
+        res = self._guard(self._client().query_points, coll, query=vector.tolist(), limit=limit, query_filter=qf,
                           search_params=models.SearchParams(exact=exact), with_payload=False)
         return [p.id for p in res.points]
 

@@ -222,6 +222,39 @@ def search(target: Target, ctx: Context) -> list[Metric]:
     return out
 
 
+@workload("filtered_search", help="indexed top-10 with a filter matching 1% and 30% of points: QPS and recall@10")
+def filtered_search(target: Target, ctx: Context) -> list[Metric]:
+    """Runs after `filtered` created the `price` (integer) index; `bucket` is unindexed."""
+    queries = ctx.ds.queries(ctx.budget.queries)
+    vectors = ctx.ds.vectors[: ctx.loaded]
+    price = ctx.ds.price[: ctx.loaded]
+    buckets = np.arange(ctx.loaded) % 10
+    cases = [
+        ("1%", {"must": [{"key": "price", "range": {"lt": 10}}]}, price < 10),
+        ("30%", {"must": [{"key": "bucket", "match": {"any": [0, 1, 2]}}]}, buckets < 3),
+    ]
+    target.wait_indexed(COLL, 600.0)
+    out = []
+    for label, flt, mask in cases:
+        allowed = np.flatnonzero(mask)
+        if len(allowed) <= 10:
+            ctx.notes.append(f"filtered_search {label}: only {len(allowed)} matching points at this N; skipped")
+            continue
+        truth = allowed[cosine_top_k(vectors[allowed], queries, 10)]
+        hits = done = 0
+        started = time.perf_counter()
+        for qi, q in enumerate(queries):
+            ids = target.query(COLL, q, 10, False, flt)
+            hits += len(set(ids) & set(truth[qi].tolist()))
+            done += 1
+            if time.perf_counter() - started > ctx.budget.heavy_s:
+                break
+        secs = time.perf_counter() - started
+        out.append(Metric(f"filtered search {label} top-10", done / secs, "QPS", "higher"))
+        out.append(Metric(f"filtered search {label} recall@10", hits / (10 * done), "", "higher"))
+    return out
+
+
 @workload("scroll_full", help="scroll all points with payload, page 1000, no vectors")
 def scroll_full(target: Target, ctx: Context) -> list[Metric]:
     seen = 0
