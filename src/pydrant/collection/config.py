@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from pydrant.errors import BadInput, MalformedJson, NotFound, ValidationFailed
+from pydrant.errors import BadInput, MalformedJson, NotFound, Unsupported, ValidationFailed
 from pydrant.models.collections import (
     CreateCollection,
     SparseVectorParams,
@@ -137,6 +137,8 @@ class CollectionConfig:
                 if name in dense:
                     raise BadInput(f"Vector name `{name}` is used for both a dense and a sparse vector")
                 sparse[name] = to_builtins(params)
+        if request.init_from not in (msgspec.UNSET, None):
+            raise Unsupported("`init_from` (copying another collection's points at creation) is not implemented")
         if request.sharding_method == "custom":
             raise BadInput("custom sharding is not supported by pydrant (single node, one shard)")
         raw = {

@@ -1,0 +1,32 @@
+"""What pydrant does not implement answers a clear 400 saying so, and changes nothing."""
+
+from __future__ import annotations
+
+from helpers.rest import RestClient
+
+
+def test_init_from_is_refused(rest: RestClient, collection_name: str) -> None:
+    message = rest.error("PUT", f"/collections/{collection_name}", 400,
+                         json={"vectors": {"size": 2, "distance": "Dot"}, "init_from": {"collection": "other"}})
+    assert "init_from" in message
+    assert rest.ok("GET", f"/collections/{collection_name}/exists") == {"exists": False}
+
+
+def test_custom_sharding_is_refused(rest: RestClient, collection_name: str) -> None:
+    message = rest.error("PUT", f"/collections/{collection_name}", 400,
+                         json={"vectors": {"size": 2, "distance": "Dot"}, "sharding_method": "custom"})
+    assert "sharding" in message
+    assert rest.ok("GET", f"/collections/{collection_name}/exists") == {"exists": False}
+
+
+def test_snapshot_endpoints_say_not_supported(rest: RestClient, collection_name: str) -> None:
+    rest.ok("PUT", f"/collections/{collection_name}", json={"vectors": {"size": 2, "distance": "Dot"}})
+    for method, path in [
+        ("POST", f"/collections/{collection_name}/snapshots"),
+        ("GET", f"/collections/{collection_name}/snapshots"),
+        ("POST", "/snapshots"),
+        ("GET", "/telemetry"),
+        ("GET", f"/collections/{collection_name}/shards"),
+    ]:
+        message = rest.error(method, path, 400)
+        assert "not supported" in message.lower(), (method, path, message)
