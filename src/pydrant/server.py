@@ -33,7 +33,9 @@ class _Server(uvicorn.Server):
 def serve(settings: Settings) -> int:
     logging.basicConfig(level=settings.log.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     toc = TableOfContents(settings.storage.storage_path, settings.storage.flush_interval_sec)
-    app = build_app(toc, int(settings.service.max_request_size_mb * 1024 * 1024), settings.service.api_key)
+    app = build_app(
+        toc, int(settings.service.max_request_size_mb * 1024 * 1024), settings.service.api_key, settings.service.enable_cors
+    )
     config = uvicorn.Config(
         app,
         host=settings.service.host,

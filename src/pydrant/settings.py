@@ -26,6 +26,7 @@ class ServiceSettings:
     http_port: int
     max_request_size_mb: float
     api_key: str | None
+    enable_cors: bool
 
 
 @dataclass(frozen=True)
@@ -100,9 +101,16 @@ def _typed(raw: dict[str, Any]) -> Settings:
             http_port=get("service", "http_port", int),
             max_request_size_mb=get("service", "max_request_size_mb", float),
             api_key=optional_str(raw["service"]["api_key"]),
+            enable_cors=get("service", "enable_cors", _as_bool),
         ),
         log=LogSettings(level=str(raw["log"]["level"]).upper()),
     )
+
+
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise ValueError(value)
 
 
 def load_settings(

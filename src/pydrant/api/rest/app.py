@@ -9,6 +9,8 @@ from typing import Any, AsyncIterator, Callable
 import msgspec
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
@@ -155,7 +157,7 @@ def _health(request: Request) -> Response:
     return PlainTextResponse(f"{request.url.path.strip('/')} check passed")
 
 
-def build_app(toc: TableOfContents, max_body_bytes: int, api_key: str | None = None) -> Starlette:
+def build_app(toc: TableOfContents, max_body_bytes: int, api_key: str | None = None, enable_cors: bool = True) -> Starlette:
     rest = RestApp(toc, max_body_bytes, api_key)
     routes = [
         Route(path, rest.endpoint(handler, inline=handler in INLINE_READS), methods=[method]) for method, path, handler in ROUTES
@@ -170,7 +172,8 @@ def build_app(toc: TableOfContents, max_body_bytes: int, api_key: str | None = N
         # Uvicorn re-raises SIGTERM/SIGINT after its shutdown, so the flush must happen here.
         await run_in_threadpool(toc.close)
 
-    app = Starlette(routes=routes, lifespan=lifespan)
+    middleware = [Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"])] if enable_cors else []
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
 
     async def not_found(request: Request, exc: Exception) -> Response:
         return envelope.error(f"Not found: no route for {request.method} {request.url.path}", 404, time.perf_counter())
