@@ -7,7 +7,7 @@ import itertools
 from typing import Any, Iterator
 
 from pydrant.collection.collection import Collection
-from pydrant.collection.read import Projection
+from pydrant.collection.read import Projection, indexed_type
 from pydrant.errors import BadInput, MalformedJson
 from pydrant.models.ids import id_sort_key
 from pydrant.segment.filtering.datetimes import parse_datetime
@@ -37,9 +37,7 @@ def parse_order_by(raw: Any) -> tuple[str, str, Any]:
 
 
 def _require_range_index(collection: Collection, key: str) -> None:
-    schema = collection.applier.payload_schema.get(key)
-    data_type = schema if isinstance(schema, str) else (schema or {}).get("type")
-    if data_type not in RANGE_TYPES:
+    if indexed_type(collection, key) not in RANGE_TYPES:
         raise BadInput(
             f"No range index for `order_by` key: `{key}`. Please create one to use `order_by`. "
             "Integer, float and datetime payload indexes support ordering."

@@ -214,14 +214,19 @@ def _estimate(collection: Collection, compiled_filter: Any) -> int | None:
 FACET_TYPES = ("keyword", "integer", "bool", "uuid")
 
 
+def indexed_type(collection: Collection, key: str) -> str | None:
+    """The type of the payload index on `key` (a type name or a params object's `type`)."""
+    schema = collection.applier.payload_schema.get(key)
+    data_type = schema if isinstance(schema, str) else (schema or {}).get("type")
+    return data_type if isinstance(data_type, str) else None
+
+
 def facet(collection: Collection, key: str, compiled_filter: Any, limit: int) -> list[dict[str, Any]]:
     """Value counts, largest first, ties by value (Qdrant's order); exact counts always."""
     from pydrant.errors import BadInput
 
     with collection.reading():
-        schema = collection.applier.payload_schema.get(key)
-        data_type = schema if isinstance(schema, str) else (schema or {}).get("type")
-        if data_type not in FACET_TYPES:
+        if indexed_type(collection, key) not in FACET_TYPES:
             raise BadInput(
                 f"Index required but not found for \"{key}\" of one of the following types: [keyword, integer, bool, uuid]. "
                 "Help: Create an index for this key or use a different filter."

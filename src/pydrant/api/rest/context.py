@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import msgspec
-
 from pydrant.collection.collection import Collection, UpdateResult
+from pydrant.collection.convert import decode_json
 from pydrant.errors import MalformedJson
 from pydrant.service.toc import TableOfContents
 
@@ -26,14 +25,7 @@ class RequestContext:
         """The body decoded as JSON (an empty body is an empty object, as for Qdrant's optional bodies)."""
         if not self.body.strip():
             return {}
-        try:
-            return msgspec.json.decode(self.body)
-        except msgspec.DecodeError as exc:
-            raise MalformedJson(str(exc)) from None
-        except UnicodeDecodeError as exc:
-            raise MalformedJson(f"invalid UTF-8 in a string: {exc.reason}") from None
-        except RecursionError:
-            raise MalformedJson("recursion limit exceeded: the body (a filter or a payload) nests too deeply") from None
+        return decode_json(self.body)
 
     def json_object(self) -> dict[str, Any]:
         value = self.json()

@@ -68,6 +68,26 @@ class _StorageClass(Protocol):
     def load(self, directory: Path, prefix: str, config: dict[str, Any]) -> VectorStorage: ...
 
 
+class PresenceMask:
+    """Which offsets hold a vector, for storages that keep a `_has` bool array by offset."""
+
+    _has: np.ndarray
+
+    def has_mask(self, size: int) -> np.ndarray:
+        out = np.zeros(size, dtype=bool)
+        n = min(size, self._has.shape[0])
+        out[:n] = self._has[:n]
+        return out
+
+    def __len__(self) -> int:
+        return int(self._has.sum())
+
+    def _present(self, offsets: np.ndarray) -> np.ndarray:
+        ok: np.ndarray = (offsets >= 0) & (offsets < self._has.shape[0])
+        ok[ok] = self._has[offsets[ok]]
+        return ok
+
+
 def _storage_class(kind: str, config: dict[str, Any]) -> _StorageClass:
     if kind == "sparse":
         from pydrant.segment.vectors.sparse import SparseStorage

@@ -21,6 +21,7 @@ from pydrant.segment.vector_index.distance import (
 from pydrant.segment.vector_index.exact import exact_search, score_rows
 from pydrant.segment.vectors.base import (
     Candidates,
+    PresenceMask,
     SearchResult,
     as_offsets,
     candidate_offsets,
@@ -42,7 +43,7 @@ def parse_datatype(config: dict[str, Any]) -> str:
     return str(datatype)
 
 
-class DenseStorage:
+class DenseStorage(PresenceMask):
     """Dense vectors of one name, stored as Qdrant stores them for the configured datatype.
 
     float32/float16: Cosine rows are normalised on insert (float16 after normalising).
@@ -116,19 +117,6 @@ class DenseStorage:
 
     # -- reads ------------------------------------------------------------------------
 
-    def has_mask(self, size: int) -> np.ndarray:
-        out = np.zeros(size, dtype=bool)
-        n = min(size, self._has.shape[0])
-        out[:n] = self._has[:n]
-        return out
-
-    def __len__(self) -> int:
-        return int(self._has.sum())
-
-    def _present(self, offsets: np.ndarray) -> np.ndarray:
-        ok = (offsets >= 0) & (offsets < self._has.shape[0])
-        ok[ok] = self._has[offsets[ok]]
-        return ok
 
     def get_raw(self, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(present mask, float32 rows as stored) for `offsets`; absent rows are zeros."""

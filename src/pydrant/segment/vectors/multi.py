@@ -20,6 +20,7 @@ from pydrant.segment.vector_index.distance import (
 )
 from pydrant.segment.vectors.base import (
     Candidates,
+    PresenceMask,
     SearchResult,
     as_offsets,
     candidate_offsets,
@@ -34,7 +35,7 @@ from pydrant.segment.vectors.dense import DATATYPES, parse_datatype
 _BLOCK_OFFSETS = 2048
 
 
-class MultiDenseStorage:
+class MultiDenseStorage(PresenceMask):
     """Each offset holds a (rows, dim) matrix; rows of all offsets live in one growing
     matrix, addressed by (start, count). Rewrites append and leave garbage that is dropped
     on compaction (when it outweighs the live rows, and on save)."""
@@ -125,19 +126,6 @@ class MultiDenseStorage:
 
     # -- reads ------------------------------------------------------------------------
 
-    def has_mask(self, size: int) -> np.ndarray:
-        out = np.zeros(size, dtype=bool)
-        n = min(size, self._has.shape[0])
-        out[:n] = self._has[:n]
-        return out
-
-    def __len__(self) -> int:
-        return int(self._has.sum())
-
-    def _present(self, offsets: np.ndarray) -> np.ndarray:
-        ok = (offsets >= 0) & (offsets < self._has.shape[0])
-        ok[ok] = self._has[offsets[ok]]
-        return ok
 
     def _row_index(self, offsets: np.ndarray) -> np.ndarray:
         """Row numbers of the given (present) offsets' rows, concatenated in order."""

@@ -12,6 +12,7 @@ from pydrant.errors import BadInput
 from pydrant.segment.vector_index.distance import json_floats, top_k
 from pydrant.segment.vectors.base import (
     Candidates,
+    PresenceMask,
     SearchResult,
     as_offsets,
     grown_capacity,
@@ -77,7 +78,7 @@ def canonical_batch(vectors: list[Any]) -> list[SparseVector]:
     return [(idx[a:b], val[a:b]) for a, b in pairwise(bounds)]
 
 
-class SparseStorage:
+class SparseStorage(PresenceMask):
     """Sparse vectors of one name: a forward store per offset plus an inverted index.
 
     The inverted index is a sorted "main" part (CSC: dims, indptr, owners, values) and a
@@ -177,19 +178,6 @@ class SparseStorage:
 
     # -- reads ------------------------------------------------------------------------
 
-    def has_mask(self, size: int) -> np.ndarray:
-        out = np.zeros(size, dtype=bool)
-        n = min(size, self._has.shape[0])
-        out[:n] = self._has[:n]
-        return out
-
-    def __len__(self) -> int:
-        return int(self._has.sum())
-
-    def _present(self, offsets: np.ndarray) -> np.ndarray:
-        ok = (offsets >= 0) & (offsets < self._has.shape[0])
-        ok[ok] = self._has[offsets[ok]]
-        return ok
 
     def get(self, offset: int) -> SparseVector | None:
         """The stored (indices, values) of one offset, or None."""
