@@ -1,11 +1,12 @@
-"""Turn per-target results into a comparison table (markdown pipes) with pydrant-vs-local factors."""
+"""Turn per-target results into a comparison table (markdown pipes) with pydrant-vs-other factors."""
 
 from __future__ import annotations
 
 from typing import Any
 
-# (pydrant target, local target) pairs that get a factor column, in column order
-PAIRS = [("pydrant-http", "local-mem"), ("pydrant-qc", "local-mem"), ("pydrant-http", "local-disk")]
+# (pydrant target, other target) pairs that get a factor column, in column order
+PAIRS = [("pydrant-http", "local-mem"), ("pydrant-qc", "local-mem"), ("pydrant-http", "local-disk"),
+         ("pydrant-http", "qdrant-edge")]
 
 
 def fmt(value: float | None, unit: str) -> str:
@@ -67,7 +68,7 @@ def notes(results: dict[str, Any]) -> str:
 
 def render(results: dict[str, Any]) -> str:
     legend = ("↑ higher is better, ↓ lower is better. Factor columns: how many times better pydrant is "
-              "(>1 = pydrant better); * = the two targets ran with different N (local capped).")
+              "(>1 = pydrant better); * = the two targets ran with different N (one was capped).")
     text = [table(results), "", legend]
     n = notes(results)
     if n:

@@ -1,4 +1,4 @@
-"""Run pydrant's benchmark: the same workloads against pydrant over REST and qdrant-client local mode.
+"""Run pydrant's benchmark: the same workloads against pydrant over REST, qdrant-client local mode and qdrant-edge.
 
 Usage: .venv/bin/python bench/run.py [--points N] [--dim D] [--quick] [--only W1,W2] [--targets T1,T2]
                                       [--json out.json] [--profile-server DIR]
@@ -7,6 +7,7 @@ Usage: .venv/bin/python bench/run.py [--points N] [--dim D] [--quick] [--only W1
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import platform
@@ -31,7 +32,9 @@ from bench.targets import (  # noqa: E402
 )
 from bench.workloads import REGISTRY, Budget, Context, Skip, load  # noqa: E402
 
-TARGET_NAMES = ["pydrant-http", "pydrant-qc", "local-mem", "local-disk"]
+TARGET_NAMES = ["pydrant-http", "pydrant-qc", "local-mem", "local-disk", "qdrant-edge"]
+# qdrant-edge-py is optional (not a project dependency): a default run includes it only when it imports
+OPTIONAL_TARGETS = {"qdrant-edge": ("qdrant_edge", "pip install qdrant-edge-py")}
 # qdrant-client over REST only adds client-side cost; measure it where that cost shows
 QC_WORKLOADS = {"upsert", "rss", "retrieve"}
 
@@ -59,13 +62,29 @@ def git_rev() -> str:
         return "unknown"
 
 
+def available(name: str) -> bool:
+    """Whether a target's optional package imports (required targets always do)."""
+    if name not in OPTIONAL_TARGETS:
+        return True
+    try:
+        importlib.import_module(OPTIONAL_TARGETS[name][0])
+    except ImportError:
+        return False
+    return True
+
+
+def default_targets() -> list[str]:
+    return [t for t in TARGET_NAMES if available(t)]
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--points", type=int, default=100_000, help="points per target (default 100000)")
     p.add_argument("--dim", type=int, default=128, help="vector dimension (default 128)")
     p.add_argument("--quick", action="store_true", help="small sizes and short loops: a smoke run under a minute")
     p.add_argument("--only", help="comma-separated workloads: " + ",".join(REGISTRY))
-    p.add_argument("--targets", default=",".join(TARGET_NAMES), help="comma-separated targets (default all)")
+    p.add_argument("--targets", help="comma-separated targets: " + ",".join(TARGET_NAMES)
+                   + " (default all; qdrant-edge only when qdrant_edge imports)")
     p.add_argument("--local-mem-cap", type=int, default=100_000, help="max points for local-mem (default 100000)")
     p.add_argument("--local-disk-cap", type=int, default=1_000,
                    help="max points for local-disk (default 1000: it commits sqlite once per point, ~50 points/s)")
@@ -79,10 +98,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     bad = [w for w in args.only if w not in REGISTRY]
     if bad:
         p.error(f"unknown workload(s) {bad}; known: {list(REGISTRY)}")
-    args.targets = [t.strip() for t in args.targets.split(",")]
+    args.targets = [t.strip() for t in args.targets.split(",")] if args.targets else default_targets()
     bad = [t for t in args.targets if t not in TARGET_NAMES]
     if bad:
         p.error(f"unknown target(s) {bad}; known: {TARGET_NAMES}")
+    missing = [t for t in args.targets if not available(t)]
+    if missing:
+        p.error("; ".join(f"target {t} needs `{OPTIONAL_TARGETS[t][1]}`" for t in missing))
     if args.quick:
         args.points = min(args.points, 3_000)
         args.local_disk_cap = min(args.local_disk_cap, 200)
@@ -97,6 +119,11 @@ def make_target(name: str, args: argparse.Namespace) -> Target:
         return RawHttpTarget(profile=prof / "pydrant-http.prof" if prof else None)
     if name == "pydrant-qc":
         return PydrantClientTarget(profile=prof / "pydrant-qc.prof" if prof else None)
+    if name == "qdrant-edge":
+        # optional package: imported only when selected
+        from bench.edge_target import EdgeTarget
+
+        return EdgeTarget()
     if name == "local-mem":
         t: Target = LocalMemoryTarget()
         t.max_points = args.local_mem_cap
