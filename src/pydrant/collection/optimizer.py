@@ -83,7 +83,11 @@ class Optimizer:
     def pending(self) -> bool:
         """Whether indexing work is running or waiting (lock-free: called under read locks)."""
         segments = list(self.collection.holder.segments)
-        return self.busy or any(not s.appendable and s.segment_id not in self.indexed for s in segments)
+        threshold = self.collection.applier.seal_threshold()
+        return self.busy or any(
+            (not s.appendable and s.segment_id not in self.indexed) or (s.appendable and s.live_count >= threshold)
+            for s in segments
+        )
 
     # ---- planning ---------------------------------------------------------------------------
     def _plan(self) -> list[Segment] | None:
