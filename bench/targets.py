@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from abc import ABC, abstractmethod
 import time
 import tempfile
 from pathlib import Path
@@ -29,7 +30,7 @@ class TargetError(Exception):
         self.status = status
 
 
-class Target:
+class Target(ABC):
     """What every workload may call. Ids are ints; filters are Qdrant JSON filter dicts."""
 
     name = "target"
@@ -50,23 +51,34 @@ class Target:
         cpu = psutil.Process(pid).cpu_times()
         return float(cpu.user + cpu.system)
 
-    def create_collection(self, coll: str, dim: int) -> None: raise NotImplementedError
-    def drop_collection(self, coll: str) -> None: raise NotImplementedError
-    def prepare_upsert(self, coll: str, ds: Dataset, start: int, stop: int, form: str) -> Any: raise NotImplementedError
-    def send_upsert(self, coll: str, prepared: Any) -> None: raise NotImplementedError
-    def retrieve(self, coll: str, ids: list[int]) -> tuple[int, float | None]: raise NotImplementedError
-    def create_index(self, coll: str, field: str, schema: str) -> None: raise NotImplementedError
-    def count(self, coll: str, flt: Filter) -> int: raise NotImplementedError
+    @abstractmethod
+    def create_collection(self, coll: str, dim: int) -> None: ...
+    @abstractmethod
+    def drop_collection(self, coll: str) -> None: ...
+    @abstractmethod
+    def prepare_upsert(self, coll: str, ds: Dataset, start: int, stop: int, form: str) -> Any: ...
+    @abstractmethod
+    def send_upsert(self, coll: str, prepared: Any) -> None: ...
+    @abstractmethod
+    def retrieve(self, coll: str, ids: list[int]) -> tuple[int, float | None]: ...
+    @abstractmethod
+    def create_index(self, coll: str, field: str, schema: str) -> None: ...
+    @abstractmethod
+    def count(self, coll: str, flt: Filter) -> int: ...
+    @abstractmethod
     def scroll(self, coll: str, flt: Filter | None, limit: int, offset: Any,
-               with_payload: bool, with_vectors: bool) -> tuple[list[int], Any]: raise NotImplementedError
-    def set_payload(self, coll: str, payload: dict[str, Any], flt: Filter) -> None: raise NotImplementedError
-    def update_vectors(self, coll: str, ids: list[int], vectors: np.ndarray) -> None: raise NotImplementedError
+               with_payload: bool, with_vectors: bool) -> tuple[list[int], Any]: ...
+    @abstractmethod
+    def set_payload(self, coll: str, payload: dict[str, Any], flt: Filter) -> None: ...
+    @abstractmethod
+    def update_vectors(self, coll: str, ids: list[int], vectors: np.ndarray) -> None: ...
+    @abstractmethod
     def query(self, coll: str, vector: np.ndarray, limit: int, exact: bool, flt: Filter | None = None) -> list[int]:
-        raise NotImplementedError
+        """Top-`limit` ids for `vector` (exact or indexed), optionally filtered."""
 
+    @abstractmethod
     def batch(self, coll: str, ops: list[dict[str, Any]]) -> None:
         """POST /points/batch with operations in the REST shape."""
-        raise NotImplementedError
 
     def wait_indexed(self, coll: str, max_s: float) -> float:
         """Wait (bounded) until background indexing is done; returns the seconds waited.
