@@ -116,10 +116,14 @@ def load_storage(kind: str, directory: Path, prefix: str, config: dict[str, Any]
 
 
 def grown_capacity(current: int, needed: int) -> int:
-    """Geometric growth so that n single-point inserts cost O(n) copies in total."""
+    """Geometric growth (x1.5) so that n single-point inserts cost O(n) copies in total; a jump
+    far past the current size (a bulk copy into a fresh storage, e.g. by the optimizer) gets
+    exactly what it asks for, so a sealed segment does not carry up to 2x empty rows."""
     cap = max(current, 16)
+    if needed > 2 * cap:
+        return needed
     while cap < needed:
-        cap *= 2
+        cap += cap // 2
     return cap
 
 
