@@ -146,8 +146,10 @@ def candidate_offsets(candidates: Candidates, has: np.ndarray) -> np.ndarray:
     # is far cheaper than np.unique's hashing.
     if offs.shape[0] > 1 and not bool(np.all(offs[1:] > offs[:-1])):
         offs = np.unique(offs)
-    offs = offs[(offs >= 0) & (offs < n)]
-    result: np.ndarray = offs[has[offs]]
+    if offs.shape[0] and not (offs[0] >= 0 and offs[-1] < n):  # sorted: the ends bound them all
+        offs = offs[(offs >= 0) & (offs < n)]
+    present = has[offs]
+    result: np.ndarray = offs if present.all() else offs[present]
     return result
 
 
