@@ -9,6 +9,7 @@ import numpy as np
 from pydrant.collection.collection import Collection
 from pydrant.collection.config import DEFAULT_VECTOR
 from pydrant.collection.id_order import IdOrder
+from pydrant.collection.payload_selector import exclude, include, selector_tree
 from pydrant.errors import MalformedJson
 from pydrant.models.ids import PointId, parse_point_id
 from pydrant.segment.segment import Segment
@@ -39,9 +40,9 @@ class Projection:
         current = payload or {}
         if self.payload_mode == "all":
             return current
-        if self.payload_mode == "include":
-            return _include(current, self.payload_keys)
-        return _exclude(current, self.payload_keys)
+        tree = selector_tree(tuple(self.payload_keys))
+        selected: dict[str, Any] = include(current, tree) if self.payload_mode == "include" else exclude(current, tree)
+        return selected
 
     def records(self, segment: Segment, offsets: Sequence[int] | np.ndarray, extra: Sequence[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
         offs = np.asarray(offsets, dtype=np.int64)
@@ -77,34 +78,6 @@ def _payload_selector(raw: Any) -> tuple[str, list[str]]:
         if mode in ("include", "exclude") and isinstance(keys, list) and all(isinstance(k, str) for k in keys):
             return mode, keys
     raise MalformedJson("with_payload: expected a boolean, a list of keys, {\"include\": [...]} or {\"exclude\": [...]}")
-
-
-def _include(payload: dict[str, Any], keys: list[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key in keys:
-        parts = key.split(".")
-        source: Any = payload
-        for part in parts:
-            if not isinstance(source, dict) or part not in source:
-                source = _MISSING
-                break
-            source = source[part]
-        if source is _MISSING:
-            continue
-        target = out
-        for part in parts[:-1]:
-            target = target.setdefault(part, {})
-        target[parts[-1]] = source
-    return out
-
-
-def _exclude(payload: dict[str, Any], keys: list[str]) -> dict[str, Any]:
-    from pydrant.segment.payload_ops import delete_payload_keys
-
-    return delete_payload_keys(payload, keys) or {}
-
-
-_MISSING = object()
 
 
 # -------------------------------------------------------------------------------------------------
