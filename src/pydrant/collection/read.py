@@ -20,6 +20,8 @@ class Projection:
 
     def __init__(self, collection: Collection, with_payload: Any, with_vector: Any) -> None:
         self.payload_mode, self.payload_keys = _payload_selector(with_payload)
+        if self.payload_mode in ("include", "exclude"):
+            selector_tree(tuple(self.payload_keys))  # a malformed key is a 400 before any read
         config = collection.config
         self.single_vector = config.vectors_single and not config.sparse
         all_names = list(config.all_vectors())
