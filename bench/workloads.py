@@ -207,19 +207,22 @@ def search(target: Target, ctx: Context) -> list[Metric]:
         if not exact:
             waited = target.wait_indexed(COLL, 600.0)
             out.append(Metric("index build wait (after load)", waited, "s", "lower"))
-        hits = 0
-        done = 0
-        started = time.perf_counter()
-        for qi, q in enumerate(queries):
-            ids = target.query(COLL, q, 10, exact)
-            hits += len(set(ids) & set(truth[qi].tolist()))
-            done += 1
-            if time.perf_counter() - started > ctx.budget.heavy_s:
-                break
-        secs = time.perf_counter() - started
-        out.append(Metric(f"search {label} top-10", done / secs, "QPS", "higher"))
-        out.append(Metric(f"search {label} recall@10", hits / (10 * done), "", "higher"))
+        out.extend(_query_metrics(f"search {label}", ctx, queries, truth, lambda q: target.query(COLL, q, 10, exact)))
     return out
+
+
+def _query_metrics(label: str, ctx: Context, queries: np.ndarray, truth: np.ndarray, run: Callable[[np.ndarray], list[int]]) -> list[Metric]:
+    """QPS of one client running `run` over the queries (bounded in time) and recall@10."""
+    hits = done = 0
+    started = time.perf_counter()
+    for qi, q in enumerate(queries):
+        hits += len(set(run(q)) & set(truth[qi].tolist()))
+        done += 1
+        if time.perf_counter() - started > ctx.budget.heavy_s:
+            break
+    secs = time.perf_counter() - started
+    return [Metric(f"{label} top-10", done / secs, "QPS", "higher"),
+            Metric(f"{label} recall@10", hits / (10 * done), "", "higher")]
 
 
 @workload("filtered_search", help="indexed top-10 with a filter matching 1% and 30% of points: QPS and recall@10")
@@ -241,17 +244,8 @@ def filtered_search(target: Target, ctx: Context) -> list[Metric]:
             ctx.notes.append(f"filtered_search {label}: only {len(allowed)} matching points at this N; skipped")
             continue
         truth = allowed[cosine_top_k(vectors[allowed], queries, 10)]
-        hits = done = 0
-        started = time.perf_counter()
-        for qi, q in enumerate(queries):
-            ids = target.query(COLL, q, 10, False, flt)
-            hits += len(set(ids) & set(truth[qi].tolist()))
-            done += 1
-            if time.perf_counter() - started > ctx.budget.heavy_s:
-                break
-        secs = time.perf_counter() - started
-        out.append(Metric(f"filtered search {label} top-10", done / secs, "QPS", "higher"))
-        out.append(Metric(f"filtered search {label} recall@10", hits / (10 * done), "", "higher"))
+        out.extend(_query_metrics(f"filtered search {label}", ctx, queries, truth,
+                                  lambda q, flt=flt: target.query(COLL, q, 10, False, flt)))
     return out
 
 
