@@ -260,18 +260,16 @@ def _scatter_vectors(
         if keep.any():
             matrix = dense.matrix()
             segment.set_vectors(name, targets[keep], matrix[keep] if not keep.all() else matrix)
-    for name, multi in columns.multi.items():
-        targets = row_offsets[np.asarray(multi.rows, dtype=np.int64)]
-        matrices = multi.matrices()
+    # Multivectors and sparse vectors travel as one value per row.
+    per_row: list[tuple[str, list[int], list[Any]]] = [
+        *((name, multi.rows, multi.matrices()) for name, multi in columns.multi.items()),
+        *((name, sparse.rows, sparse.pairs()) for name, sparse in columns.sparse.items()),
+    ]
+    for name, value_rows, values in per_row:
+        targets = row_offsets[np.asarray(value_rows, dtype=np.int64)]
         kept = [i for i, t in enumerate(targets.tolist()) if t >= 0]
         if kept:
-            segment.set_vectors(name, targets[kept], [matrices[i] for i in kept])
-    for name, sparse in columns.sparse.items():
-        targets = row_offsets[np.asarray(sparse.rows, dtype=np.int64)]
-        pairs = sparse.pairs()
-        kept = [i for i, t in enumerate(targets.tolist()) if t >= 0]
-        if kept:
-            segment.set_vectors(name, targets[kept], [pairs[i] for i in kept])
+            segment.set_vectors(name, targets[kept], [values[i] for i in kept])
     if replace_rows:
         for name in segment.vectors:
             carried = set(columns.rows_with(name, n_rows)) if name in columns.names() else set()
