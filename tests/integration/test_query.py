@@ -313,10 +313,9 @@ def test_recommend_sparse_and_multi(rest: RestClient, local: QdrantClient, mixed
             assert_same(ours, theirs)
 
 
+@pytest.mark.parametrize("dense", ["Dot"], indirect=True)  # one distance is enough here
 def test_lookup_from(rest: RestClient, local: QdrantClient, mixed: str, dense: Any) -> None:
     name, vectors, distance = dense
-    if distance != "Dot":
-        pytest.skip("one distance is enough")
     src = f"src_{uuid.uuid4().hex[:10]}"
     rest.ok("PUT", f"/collections/{src}", json={"vectors": {"other": {"size": DIM, "distance": "Dot"}}})
     rest.ok("PUT", f"/collections/{src}/points", params=WAIT, json={"points": [{"id": 1, "vector": {"other": vectors[5].tolist()}}]})
@@ -368,10 +367,9 @@ def test_bad_requests(rest: RestClient, dense: Any, mixed: str) -> None:
     assert "`$.searches[0].limit`" in rest.error("POST", f"{path}/batch", 422, json={"searches": [{"query": [0.1] * DIM, "limit": 0}]})
 
 
+@pytest.mark.parametrize("dense", ["Cosine"], indirect=True)  # one distance is enough here
 def test_order_by_and_sample(rest: RestClient, dense: Any) -> None:
     name, _, distance = dense
-    if distance != "Cosine":
-        pytest.skip("one distance is enough")
     path = f"/collections/{name}/points/query"
     assert "range index" in rest.error("POST", path, 400, json={"query": {"order_by": "n"}})
     rest.ok("PUT", f"/collections/{name}/index", params=WAIT, json={"field_name": "n", "field_schema": "integer"})
