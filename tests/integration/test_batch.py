@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,13 +18,6 @@ NAMED = {"a": {"size": 3, "distance": "Dot"}, "b": {"size": 2, "distance": "Dot"
 
 
 # ---------------------------------------------------------------- helpers
-
-@pytest.fixture(scope="module")
-def local() -> Iterator[QdrantClient]:
-    qc = QdrantClient(":memory:")
-    yield qc
-    qc.close()
-
 
 def create_both(rest: RestClient, local: QdrantClient, name: str, vectors: dict[str, Any]) -> None:
     assert rest.ok("PUT", f"/collections/{name}", json={"vectors": vectors}) is True

@@ -6,7 +6,6 @@ from __future__ import annotations
 import random
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -128,13 +127,6 @@ def assert_hits_equal(ours: list[dict[str, Any]], theirs: list[dict[str, Any]]) 
     assert [(h["value"], h["count"]) for h in ours] == [(h["value"], h["count"]) for h in theirs]
     for h in ours:  # true stays a boolean, 3 stays an integer
         assert type(h["value"]) in (bool, int, str)
-
-
-@pytest.fixture(scope="module")
-def local() -> Iterator[QdrantClient]:
-    qc = QdrantClient(":memory:")
-    yield qc
-    qc.close()
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import random
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -103,13 +102,6 @@ def assert_same_order(records: list[dict[str, Any]], full: list[tuple[Any, Any]]
             assert not (ids - by_value_want[value]), value
         else:
             assert ids == by_value_want[value], value
-
-
-@pytest.fixture(scope="module")
-def local() -> Iterator[QdrantClient]:
-    qc = QdrantClient(":memory:")
-    yield qc
-    qc.close()
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ discover, context, batch, groups, and 400s for bad requests."""
 from __future__ import annotations
 
 import uuid
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import pytest
@@ -25,13 +25,6 @@ def _payload(i: int) -> dict[str, Any]:
 
 def _rng_vectors(seed: int, n: int = N, dim: int = DIM) -> np.ndarray:
     return np.random.default_rng(seed).normal(size=(n, dim)).astype(np.float32)
-
-
-@pytest.fixture(scope="module")
-def local() -> Iterator[QdrantClient]:
-    qc = QdrantClient(":memory:")
-    yield qc
-    qc.close()
 
 
 def _make_dense(rest: RestClient, local: QdrantClient, distance: str, seed: int) -> tuple[str, np.ndarray]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import random
 import uuid
 import zlib
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -121,13 +120,6 @@ def assert_same_records(ours: list[dict[str, Any]], theirs: list[dict[str, Any]]
             assert set(a["vector"]) == set(b["vector"]), a["id"]
             for key in b["vector"]:
                 assert_vec_equal(a["vector"][key], b["vector"][key])
-
-
-@pytest.fixture(scope="module")
-def local() -> Iterator[QdrantClient]:
-    qc = QdrantClient(":memory:")
-    yield qc
-    qc.close()
 
 
 @pytest.fixture(scope="module")
