@@ -23,6 +23,7 @@ from pydrant.collection.search import (
 from pydrant.models.query import Fusion
 from pydrant.segment.filtering.compile import compile_filter
 from pydrant.segment.segment import Segment
+from pydrant.segment.vectors.base import CandidateMask
 
 DIM = 16
 
@@ -186,18 +187,53 @@ class _ShortGraphStorage:
     def has_mask(self, size: int) -> np.ndarray:
         return np.ones(size, dtype=bool)
 
-    def search(self, query: object, k: int, candidates: np.ndarray, params: dict[str, object]) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, query: object, k: int, candidates: CandidateMask, params: dict[str, object]) -> tuple[np.ndarray, np.ndarray]:
         self.calls.append(params)
         if "hnsw_ef" in params:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        return candidates[:k], np.ones(min(k, len(candidates)), np.float32)
+        offsets = candidates.offsets()
+        return offsets[:k], np.ones(min(k, len(offsets)), np.float32)
 
 
 def test_graph_returning_short_falls_back_to_exact() -> None:
     config = make_config()
     storage = _ShortGraphStorage(500)
     scorer = NearestScorer(config.vector(""), np.ones(DIM), {}, full_scan=100)
-    offsets, _ = scorer.top(storage, np.arange(500), 10)
+    offsets, _ = scorer.top(storage, CandidateMask(np.ones(500, dtype=bool)), 10)
     assert len(offsets) == 10
     assert [("hnsw_ef" in c, bool(c.get("exact"))) for c in storage.calls] == [(True, False), (False, True)]
     assert scorer.last_plan == "exact"
+
+
+@pytest.mark.parametrize("index", [False, True])
+def test_unfiltered_candidates_follow_every_change(data: np.ndarray, index: bool) -> None:
+    """The unfiltered candidate mask is cached per segment: deletes, inserts and vector
+    clears/sets between two searches must all show in the second search."""
+    config = make_config(full_scan_kb=10)  # 160 vectors: the graph (when built) is used
+    spec = config.vector("")
+    [segment] = make_segments(config, data[:500], 1, index=index)
+    storage = segment.vectors[""]
+    q = data[0]
+
+    def top_ids() -> list[int]:
+        hits = search_segments([segment], "", NearestScorer(spec, q, {"hnsw_ef": 500}, 160), None, 5)
+        return [int(h.point_id) for h in hits]  # type: ignore[arg-type]
+
+    alive = np.ones(500, dtype=bool)
+    first = top_ids()
+    assert first == exact_reference(data[:500], q, alive, 5)
+    assert search_segments([segment], "", NearestScorer(spec, q, {}, 160), None, 5)  # cache warm
+
+    segment.delete(np.asarray([first[0]]), 10)
+    alive[first[0]] = False
+    assert top_ids() == exact_reference(data[:500], q, alive, 5)
+
+    segment.clear_vectors("", np.asarray([first[1]]))
+    alive[first[1]] = False
+    assert top_ids() == exact_reference(data[:500], q, alive, 5)
+
+    if not index:  # a segment with a graph never takes new vectors (it is sealed)
+        offsets = segment.insert([10_000], 11, [None])
+        segment.set_vectors("", offsets, data[:1])  # the query's own vector: the best match
+        assert top_ids()[0] == 10_000
+    assert storage.search_cache is not None

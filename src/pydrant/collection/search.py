@@ -19,6 +19,7 @@ from pydrant.models.ids import PointId, id_sort_key
 from pydrant.segment.filtering.evaluate import evaluate
 from pydrant.segment.segment import Segment
 from pydrant.segment.vector_index.distance import EUCLID, MANHATTAN, higher_is_better, top_k
+from pydrant.segment.vectors.base import CandidateMask
 
 EPSILON = np.float32(1.1920929e-7)  # f32::EPSILON, used by Qdrant's context scoring
 
@@ -38,8 +39,8 @@ class Hit:
 class Scorer(Protocol):
     higher_is_better: bool
 
-    def top(self, storage: Any, candidates: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Best k of `candidates` (sorted offsets of live, matching points) in one segment."""
+    def top(self, storage: Any, candidates: CandidateMask, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Best k of `candidates` (live, matching points holding the vector) in one segment."""
         ...
 
 
@@ -61,16 +62,15 @@ class NearestScorer:
         self.higher_is_better = spec.kind == "sparse" or higher_is_better(spec.distance)
         self.last_plan = ""  # "exact" | "hnsw" | "sparse", for tests and diagnostics
 
-    def top(self, storage: Any, candidates: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def top(self, storage: Any, candidates: CandidateMask, k: int) -> tuple[np.ndarray, np.ndarray]:
         if storage.kind == "sparse":
             self.last_plan = "sparse"
             return storage.search(self.query, k, candidates, {"idf_stats": self.idf_stats} if self.idf_stats else {})  # type: ignore[no-any-return]
         index = getattr(storage, "index", None)
-        if index is not None and not self.params.get("exact") and candidates.shape[0] >= self.full_scan:
+        if index is not None and not self.params.get("exact") and candidates.count >= self.full_scan:
             self.last_plan = "hnsw"
             offsets, scores = storage.search(self.query, k, candidates, {"hnsw_ef": self.params.get("hnsw_ef")})
-            with_vector = int(np.count_nonzero(storage.has_mask(int(candidates[-1]) + 1)[candidates]))
-            if offsets.shape[0] >= min(k, with_vector):
+            if offsets.shape[0] >= min(k, candidates.count):
                 return offsets, scores
             # The graph could not reach enough matching points (a tight filter): never return
             # fewer than `limit` when enough points match.
@@ -137,8 +137,8 @@ class ExampleScorer:
             total += _fast_sigmoid(np.minimum(diff, np.float32(0.0)))
         return total
 
-    def top(self, storage: Any, candidates: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        offsets = candidates[storage.has_mask(int(candidates[-1]) + 1)[candidates]]
+    def top(self, storage: Any, candidates: CandidateMask, k: int) -> tuple[np.ndarray, np.ndarray]:
+        offsets = candidates.offsets()
         if offsets.shape[0] == 0:
             return offsets, np.zeros(0, dtype=np.float32)
         scores = self._scores(storage, offsets)
@@ -157,6 +157,37 @@ def candidates_in(segment: Segment, compiled_filter: Any, restrict: np.ndarray |
     if compiled_filter is not None and offsets.shape[0]:
         offsets = offsets[evaluate(compiled_filter, segment)[offsets]]
     return offsets
+
+
+def stored_live(segment: Segment, storage: Any) -> CandidateMask:
+    """Live points of `segment` holding `storage`'s vector: the candidates of an unfiltered
+    search. Cached on the storage until the live set or the stored set changes (readers hold
+    the collection's read lock, so neither can change while one is in use)."""
+    tracker = segment.tracker
+    key = (id(tracker), tracker.live_version, tracker.size, storage.has_version)
+    cached = storage.search_cache
+    if cached is not None and cached[0] == key:
+        return cached[1]  # type: ignore[no-any-return]
+    mask = storage.has_mask(tracker.size) & tracker.live
+    result = CandidateMask(mask, complete=True)
+    storage.search_cache = (key, result)
+    return result
+
+
+def candidate_mask(segment: Segment, storage: Any, compiled_filter: Any, restrict: np.ndarray | None) -> CandidateMask:
+    """Live points holding the vector that match the filter (and lie within `restrict`)."""
+    base = stored_live(segment, storage)
+    if compiled_filter is None and restrict is None:
+        return base
+    mask = base.mask
+    if restrict is not None:
+        offsets = np.asarray(restrict, dtype=np.int64)
+        inside = np.zeros(mask.shape[0], dtype=bool)
+        inside[offsets[(offsets >= 0) & (offsets < mask.shape[0])]] = True
+        mask = mask & inside
+    if compiled_filter is not None:
+        mask = mask & evaluate(compiled_filter, segment)[: mask.shape[0]]
+    return CandidateMask(mask)
 
 
 def passes(scores: np.ndarray, threshold: float | None, higher: bool) -> np.ndarray:
@@ -188,8 +219,8 @@ def search_segments(
             allowed = restrict.get(segment.segment_id)
             if allowed is None:
                 continue
-        candidates = candidates_in(segment, compiled_filter, allowed)
-        if candidates.shape[0] == 0:
+        candidates = candidate_mask(segment, storage, compiled_filter, allowed)
+        if candidates.count == 0:
             continue
         offsets, scores = scorer.top(storage, candidates, k)
         keep = passes(scores, score_threshold, scorer.higher_is_better) & ~np.isnan(scores)

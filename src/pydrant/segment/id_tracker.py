@@ -18,6 +18,8 @@ class IdTracker:
         self.offsets: dict[PointId, int] = {}  # live ids only
         self._versions = np.zeros(16, dtype=np.int64)
         self._live = np.zeros(16, dtype=bool)
+        # Bumped whenever the live set changes: keys caches derived from it (search candidates).
+        self.live_version = 0
 
     @property
     def size(self) -> int:
@@ -54,6 +56,7 @@ class IdTracker:
         self.offsets.update(zip(ids, range(start, start + len(ids))))
         self._versions[offsets] = version
         self._live[offsets] = True
+        self.live_version += 1
         return offsets
 
     def delete(self, offsets: np.ndarray, version: int) -> None:
@@ -64,6 +67,7 @@ class IdTracker:
                 self.external[offset] = None
         self._live[offsets] = False
         self._versions[offsets] = version
+        self.live_version += 1
 
     def stamp(self, offsets: np.ndarray, version: int) -> None:
         self._versions[offsets] = version

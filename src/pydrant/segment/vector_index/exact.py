@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from pydrant.segment.vector_index import parallel
 from pydrant.segment.vector_index.distance import (
+    COSINE,
+    DOT,
     EUCLID,
     higher_is_better,
     scores,
@@ -86,3 +89,55 @@ def _euclid_search(
     exact = scores(q, matrix[pool_offsets], EUCLID)
     best = top_k(exact, pool_offsets, k)
     return pool_offsets[best], exact[best]
+
+
+def exact_search_mask(
+    matrix: np.ndarray,
+    mask: np.ndarray,
+    query: np.ndarray,
+    distance: str,
+    k: int,
+    sqnorms: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """`exact_search` over the offsets where `mask` (bool, no longer than `matrix`) is True,
+    scanned in row blocks across the cores: each block keeps its own exact top-k (ties by
+    offset), and the merge of those is the exact top-k of the whole."""
+    n = mask.shape[0]
+    direct = distance in (COSINE, DOT) and matrix.dtype == np.float32
+
+    def block(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+        part = mask[lo:hi]
+        count = int(np.count_nonzero(part))
+        if direct and count * 3 >= hi - lo:
+            # Mostly candidates: score the contiguous rows, no gather; others get +inf keys.
+            found = matrix[lo:hi] @ query
+            keys = -found
+            if count < hi - lo:
+                keys[~part] = np.inf
+            best = _top_positions(keys, min(k, count))
+            return best + lo, found[best]
+        sq = sqnorms[lo:hi] if sqnorms is not None else None
+        offsets, found = exact_search(matrix[lo:hi], np.flatnonzero(part), query, distance, k, sq)
+        return offsets + lo, found
+
+    parts = parallel.map_blocks(block, n)
+    if len(parts) == 1:
+        return parts[0]
+    offsets = np.concatenate([p[0] for p in parts])
+    found = np.concatenate([p[1] for p in parts])
+    keys = -found if higher_is_better(distance) else found
+    best = top_k(keys, offsets, k)
+    return offsets[best], found[best]
+
+
+def _top_positions(keys: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the k smallest keys, ties by position (`top_k` with offsets = positions)."""
+    if k <= 0:
+        return np.empty(0, dtype=np.int64)
+    if k < keys.shape[0]:
+        kth = np.partition(keys, k - 1)[k - 1]
+        pool = np.flatnonzero(keys <= kth)
+    else:
+        pool = np.arange(keys.shape[0])
+    order = np.lexsort((pool, keys[pool]))
+    return pool[order[:k]]

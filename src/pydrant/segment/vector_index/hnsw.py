@@ -15,6 +15,7 @@ from pydrant.segment.vector_index.distance import (
     top_k,
 )
 from pydrant.segment.vector_index.exact import score_rows
+from pydrant.segment.vectors.base import CandidateMask
 
 DEFAULT_M = 16
 DEFAULT_EF_CONSTRUCT = 100
@@ -41,10 +42,10 @@ class HnswIndex:
         self.default_ef = int(index.hnsw.efConstruction)
         self.offsets = np.asarray(offsets, dtype=np.int64)
         self.distance = distance
-        # Offset -> label lookup for translating allowed masks; -1 where no label.
-        size = int(self.offsets.max()) + 1 if self.offsets.shape[0] else 0
-        self._label_of = np.full(size, -1, dtype=np.int64)
-        self._label_of[self.offsets] = np.arange(self.offsets.shape[0], dtype=np.int64)
+        # Labels are given in ascending offset order; when they are exactly 0..n-1 (a freshly
+        # built segment) a mask over offsets is already a mask over labels.
+        self._end = int(self.offsets[-1]) + 1 if self.offsets.shape[0] else 0
+        self._identity = self._end == self.offsets.shape[0] and bool(np.all(self.offsets[1:] > self.offsets[:-1]))
 
     @property
     def size(self) -> int:
@@ -76,13 +77,13 @@ class HnswIndex:
         query: np.ndarray,
         k: int,
         ef: int | None,
-        allowed: np.ndarray | None,
+        allowed: np.ndarray | CandidateMask | None,
         rows: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Approximate top-k offsets and scores for a query prepared like stored vectors.
 
-        `allowed` is a bool mask over offsets; it is applied inside the graph traversal
-        (faiss IDSelectorBitmap), never after it. `rows` (the storage's matrix indexed by
+        `allowed` is a bool mask over offsets (or a CandidateMask); it is applied inside the
+        graph traversal (faiss IDSelectorBitmap), never after it. `rows` (the storage's matrix indexed by
         offset) lets scores be recomputed exactly; without it faiss's scores are converted.
         """
         if k <= 0 or self.size == 0:
@@ -90,14 +91,14 @@ class HnswIndex:
         params = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]  # missing from faiss's stub
         ef = max(int(ef or self.default_ef), k)
         bitmap = None
+        if isinstance(allowed, CandidateMask) and allowed.complete and allowed.count == self.size:
+            allowed = None  # every label is a candidate: no selector, no bitmap
         if allowed is not None:
-            labels_allowed = self._allowed_labels(allowed)
-            count = int(labels_allowed.sum())
+            bitmap, count = self._bitmap(allowed)
             if count == 0:
                 return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
             widen = min(float(MAX_EF_WIDENING), self.size / count)
             ef = min(max(int(ef * widen), ef), max(self.size, k))
-            bitmap = np.packbits(labels_allowed, bitorder="little")
             # The selector keeps a raw pointer: `bitmap` must stay alive until search returns.
             params.sel = faiss.IDSelectorBitmap(self.size, faiss.swig_ptr(bitmap))
         params.efSearch = ef
@@ -117,13 +118,24 @@ class HnswIndex:
         order = top_k(keys, offsets, k)
         return offsets[order], s[order]
 
-    def _allowed_labels(self, allowed: np.ndarray) -> np.ndarray:
-        allowed = np.asarray(allowed, dtype=bool)
-        n = min(allowed.shape[0], self._label_of.shape[0])
-        mask = np.zeros(self.size, dtype=bool)
-        labels = self._label_of[:n][allowed[:n]]
-        mask[labels[labels >= 0]] = True
-        return mask
+    def _bitmap(self, allowed: np.ndarray | CandidateMask) -> tuple[np.ndarray, int]:
+        """(packed label bitmap, allowed label count) for a bool mask over offsets; kept on a
+        CandidateMask so a cached unfiltered mask packs it once."""
+        key = ("hnsw-bitmap", id(self))
+        if isinstance(allowed, CandidateMask):
+            cached = allowed.derived.get(key)
+            if cached is not None:
+                return cached  # type: ignore[no-any-return]
+            mask = allowed.mask
+        else:
+            mask = np.asarray(allowed, dtype=bool)
+        if mask.shape[0] < self._end:
+            mask = np.concatenate([mask, np.zeros(self._end - mask.shape[0], dtype=bool)])
+        labels_allowed = mask[: self._end] if self._identity else mask[self.offsets]
+        result = (np.packbits(labels_allowed, bitorder="little"), int(np.count_nonzero(labels_allowed)))
+        if isinstance(allowed, CandidateMask):
+            allowed.derived[key] = result
+        return result
 
     def to_bytes(self) -> tuple[bytes, np.ndarray]:
         """The faiss graph serialised, and the label -> offset map to store beside it."""

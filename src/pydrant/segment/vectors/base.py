@@ -10,8 +10,33 @@ import numpy as np
 
 from pydrant.storage.atomic import write_atomic
 
-Candidates = np.ndarray | None
-"""A bool mask over offsets, an int64 array of offsets, or None for every stored vector."""
+class CandidateMask:
+    """The points one search may return in one segment: `mask[o]` is True only for offsets
+    that are live, match the filter and hold the searched vector; `count` is its popcount.
+
+    `complete` says the mask is every stored vector of the storage (no filter, no deletions
+    since the vector was stored), which lets a graph search skip its label bitmap. Derived
+    arrays are computed once and kept on the object (unfiltered masks are cached per segment).
+    """
+
+    __slots__ = ("mask", "count", "complete", "_offsets", "derived")
+
+    def __init__(self, mask: np.ndarray, count: int | None = None, complete: bool = False) -> None:
+        self.mask = mask
+        self.count = int(np.count_nonzero(mask)) if count is None else count
+        self.complete = complete
+        self._offsets: np.ndarray | None = None
+        self.derived: dict[Any, Any] = {}  # per-consumer caches, e.g. a graph's label bitmap
+
+    def offsets(self) -> np.ndarray:
+        if self._offsets is None:
+            self._offsets = np.flatnonzero(self.mask)
+        return self._offsets
+
+
+Candidates = np.ndarray | CandidateMask | None
+"""A bool mask over offsets, an int64 array of offsets, a CandidateMask, or None for every
+stored vector."""
 
 SearchResult = tuple[np.ndarray, np.ndarray]
 """(offsets int64, scores float32), best first."""
@@ -69,9 +94,18 @@ class _StorageClass(Protocol):
 
 
 class PresenceMask:
-    """Which offsets hold a vector, for storages that keep a `_has` bool array by offset."""
+    """Which offsets hold a vector, for storages that keep a `_has` bool array by offset.
+
+    `has_version` moves whenever `_has` changes (subclasses call `_has_changed`), so readers
+    can cache what they derive from it; `search_cache` is where they keep it.
+    """
 
     _has: np.ndarray
+    has_version: int = 0
+    search_cache: Any = None
+
+    def _has_changed(self) -> None:
+        self.has_version += 1
 
     def has_mask(self, size: int) -> np.ndarray:
         out = np.zeros(size, dtype=bool)
@@ -137,6 +171,8 @@ def candidate_offsets(candidates: Candidates, has: np.ndarray) -> np.ndarray:
     n = has.shape[0]
     if candidates is None:
         return np.flatnonzero(has)
+    if isinstance(candidates, CandidateMask):
+        return candidates.offsets()
     cand = np.asarray(candidates)
     if cand.dtype == np.bool_:
         m = min(n, cand.shape[0])

@@ -18,8 +18,9 @@ from pydrant.segment.vector_index.distance import (
     normalize_rows,
     to_uint8,
 )
-from pydrant.segment.vector_index.exact import exact_search, score_rows
+from pydrant.segment.vector_index.exact import exact_search_mask, score_rows
 from pydrant.segment.vectors.base import (
+    CandidateMask,
     Candidates,
     PresenceMask,
     SearchResult,
@@ -103,6 +104,7 @@ class DenseStorage(PresenceMask):
         self._reserve(int(offsets.max()) + 1)
         self._data[offsets] = rows
         self._has[offsets] = True
+        self._has_changed()
         if self._track_sqnorms:
             r = rows.astype(np.float32, copy=False)
             self._sqnorms[offsets] = np.einsum("ij,ij->i", r, r)
@@ -114,6 +116,7 @@ class DenseStorage(PresenceMask):
         offsets = as_offsets(offsets)
         offsets = offsets[offsets < self._has.shape[0]]
         self._has[offsets] = False
+        self._has_changed()
 
     # -- reads ------------------------------------------------------------------------
 
@@ -194,19 +197,30 @@ class DenseStorage(PresenceMask):
         made, the candidates exceed full_scan_threshold (Qdrant's rule). `exact` always wins."""
         params = params or {}
         q = self.prepare_query(query)
-        offsets = candidate_offsets(candidates, self._has)
-        use_graph = "hnsw_ef" in params or offsets.shape[0] >= self._full_scan_vectors()
+        cand = self.candidate_mask(candidates)
+        use_graph = "hnsw_ef" in params or cand.count >= self._full_scan_vectors()
         if self.index is not None and not params.get("exact") and use_graph:
-            allowed = None
-            if offsets.shape[0] < self.index.size:
-                # Cleared points stay in the graph; the mask keeps them out during traversal.
-                allowed = np.zeros(self._has.shape[0], dtype=bool)
-                allowed[offsets] = True
             if self.datatype == "uint8" and self.distance == COSINE:
                 q = normalize_rows(q)  # byte Cosine scores are scale-invariant in the query
-            return self.index.search(q, k, params.get("hnsw_ef"), allowed, rows=self._data)
+            # Cleared points stay in the graph; the mask keeps them out during traversal.
+            return self.index.search(q, k, params.get("hnsw_ef"), cand, rows=self._data)
         sq = self._sqnorms if self._track_sqnorms else None
-        return exact_search(self._data, offsets, q, self.distance, k, sq)
+        return exact_search_mask(self._data, cand.mask, q, self.distance, k, sq)
+
+    def candidate_mask(self, candidates: Candidates) -> CandidateMask:
+        """Any accepted candidates form as a CandidateMask restricted to stored vectors."""
+        if isinstance(candidates, CandidateMask):
+            return candidates
+        if candidates is None:
+            return CandidateMask(self._has, complete=True)
+        cand = np.asarray(candidates)
+        if cand.dtype == np.bool_:
+            n = min(cand.shape[0], self._has.shape[0])
+            return CandidateMask(cand[:n] & self._has[:n])
+        offsets = candidate_offsets(cand, self._has)
+        mask = np.zeros(int(offsets[-1]) + 1 if offsets.shape[0] else 0, dtype=bool)
+        mask[offsets] = True
+        return CandidateMask(mask, int(offsets.shape[0]))
 
     def score_offsets(self, query: Any, offsets: np.ndarray) -> np.ndarray:
         q = self.prepare_query(query)

@@ -117,11 +117,13 @@ class MultiDenseStorage(PresenceMask):
         self._start[offsets] = start + np.concatenate(([0], np.cumsum(counts)[:-1]))
         self._count[offsets] = counts
         self._has[offsets] = True
+        self._has_changed()
 
     def clear(self, offsets: np.ndarray) -> None:
         offsets = as_offsets(offsets)
         offsets = offsets[(offsets >= 0) & (offsets < self._has.shape[0])]
         self._has[offsets] = False
+        self._has_changed()
         self._count[offsets] = 0
 
     # -- reads ------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import numpy as np
 from pydrant.errors import BadInput
 from pydrant.segment.vector_index.distance import json_floats, top_k
 from pydrant.segment.vectors.base import (
+    CandidateMask,
     Candidates,
     PresenceMask,
     SearchResult,
@@ -132,6 +133,7 @@ class SparseStorage(PresenceMask):
             self._idx[off], self._val[off] = idx, val
             self._delta.add(off)
         self._has[offsets] = True
+        self._has_changed()
         self._stale[offsets] = True  # postings in main (if any) are outdated
         self._delta_cache = None
         self._maybe_merge()
@@ -143,6 +145,7 @@ class SparseStorage(PresenceMask):
             self._idx[off] = self._val[off] = None
             self._delta.discard(off)
         self._has[offsets] = False
+        self._has_changed()
         self._stale[offsets] = True
         self._delta_cache = None
 
@@ -293,6 +296,8 @@ class SparseStorage(PresenceMask):
         """Top-k by dot product over shared dimensions; points with none are not returned."""
         q_idx, q_w = self._prepare(query, params or {})
         offsets, scores = self._score_all(q_idx, q_w)
+        if isinstance(candidates, CandidateMask):
+            candidates = candidates.mask
         if candidates is not None and offsets.shape[0]:
             cand = np.asarray(candidates)
             if cand.dtype == np.bool_:
