@@ -181,8 +181,7 @@ class Optimizer:
         versions = source.tracker.versions.copy()
         dst = target.tracker.allocate(ids, 0)
         target.tracker.versions[dst] = versions[src]
-        target.payloads.extend(source.payloads[o] for o in src.tolist())
-        target._reindex(dst)
+        target.append_payloads(dst, [source.payloads[o] for o in src.tolist()])
         target.copy_point_vectors_from(source, src, dst)
         target.max_version = max(target.max_version, source.max_version)
         return _Copy(source, versions, src, dst)

@@ -2,6 +2,9 @@
 
 The segment never sees Operations: the collection's update functions call these methods with
 plain offsets, numpy arrays and payload dicts. Reads implement `FilterContext` for filtering.
+
+Payloads change only through these methods, which replace whole dicts (never edit one in place)
+and bump `payload_version`: the filter's column cache is valid exactly while it stands still.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from typing import Any, cast
 import numpy as np
 
 from pydrant.models.ids import PointId
+from pydrant.segment.filtering.context import ColumnCache
 from pydrant.segment.id_tracker import IdTracker
 from pydrant.segment.vectors.base import make_storage
 
@@ -30,6 +34,8 @@ class Segment:
         self.indexes: dict[str, Any] = {}
         self.dirty: set[str] = {"ids", "payloads", *(f"vec:{n}" for n in self.vectors)}
         self.max_version = -1  # highest op applied here
+        self.payload_version = 0  # bumped by every payload change (see _payloads_changed)
+        self.column_cache = ColumnCache()
 
     # ---- FilterContext ----------------------------------------------------------------------
     @property
@@ -70,12 +76,24 @@ class Segment:
         self.dirty.update(components)
         self.max_version = max(self.max_version, version)
 
+    def _payloads_changed(self) -> None:
+        # Called once the payloads are written, never before: a reader that read the new version
+        # must find the new payloads. Anything built from the old ones is stored under the old
+        # version, which is never served again.
+        self.payload_version += 1
+        self.column_cache.clear()
+
     def insert(self, ids: Sequence[PointId], version: int, payloads: Sequence[dict[str, Any] | None]) -> np.ndarray:
         offsets = self.tracker.allocate(ids, version)
-        self.payloads.extend(payloads)
-        self._reindex(offsets)
+        self.append_payloads(offsets, payloads)
         self._touch(version, "ids", "payloads")
         return offsets
+
+    def append_payloads(self, offsets: np.ndarray, payloads: Sequence[dict[str, Any] | None]) -> None:
+        """Payloads (and index entries) of `offsets`, just allocated at the end of the tracker."""
+        self.payloads.extend(payloads)
+        self._reindex(offsets)
+        self._payloads_changed()
 
     def delete(self, offsets: np.ndarray, version: int) -> None:
         if len(offsets) == 0:
@@ -88,11 +106,13 @@ class Segment:
         for name, storage in self.vectors.items():
             storage.clear(offsets)
             self.dirty.add(f"vec:{name}")
+        self._payloads_changed()
         self._touch(version, "ids", "payloads")
 
     def set_payloads(self, offsets: np.ndarray, payloads: Sequence[dict[str, Any] | None], version: int) -> None:
         for offset, payload in zip(offsets.tolist(), payloads):
             self.payloads[offset] = payload
+        self._payloads_changed()
         self._reindex(offsets)
         self.tracker.stamp(offsets, version)
         self._touch(version, "ids", "payloads")

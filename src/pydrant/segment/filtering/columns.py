@@ -30,7 +30,9 @@ class Column:
 
     Typed parts are (positions into `values`, numpy array) pairs, built on first use; a value of
     another type is simply absent from a part, so it never matches a condition of that type.
-    `rows=None` means every payload, in order.
+    `rows=None` means every payload, in order. A column of every payload may be cached and
+    shared by concurrent filters (see `ColumnCache`): its arrays are never written after they
+    are built, and callers must not write them either.
     """
 
     def __init__(self, payloads: Sequence[dict[str, Any] | None], rows: list[int] | None, path: Path) -> None:
@@ -91,6 +93,15 @@ class Column:
         if len(pos) == len(self.values):
             return pos, self._objects
         return pos, self._objects[pos]
+
+    @cached_property
+    def string_codes(self) -> tuple[dict[str, int], np.ndarray]:
+        """The distinct strings (string -> code) and each string's code, aligned with `strings`:
+        string conditions test each distinct string once, then select by code."""
+        distinct: dict[str, int] = {}
+        arr = self.strings[1]
+        codes = np.fromiter((distinct.setdefault(s, len(distinct)) for s in arr), dtype=np.int64, count=len(arr))
+        return distinct, codes
 
     @cached_property
     def ints(self) -> tuple[np.ndarray, np.ndarray]:

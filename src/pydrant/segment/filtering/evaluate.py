@@ -2,11 +2,16 @@
 
 Planning: in a `must` list, conditions an index answers go first, most selective first; once
 they leave few candidates, the remaining conditions are evaluated on those candidate offsets only.
+
+Conditions without an index scan columns of payload values (`columns.py`). Extracting a column
+walks the payload dicts in Python, so a context that offers a `ColumnCache` keeps the columns of
+its whole key set between filters, valid while its `payload_version` is unchanged.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -14,12 +19,14 @@ from pydrant.errors import Unsupported
 from pydrant.segment.filtering import model as m
 from pydrant.segment.filtering import scan
 from pydrant.segment.filtering.columns import Column, RawColumn
-from pydrant.segment.filtering.context import ElementContext, FilterContext
+from pydrant.segment.filtering.context import ColumnCache, ElementContext, FilterContext
 from pydrant.segment.filtering.paths import Path, values_at
 from pydrant.segment.filtering.slicing import slice_mask
 
 # narrow to the surviving candidates once they are at most this share of the current rows
 _NARROW_RATIO = 0.5
+
+_T = TypeVar("_T")
 
 
 def evaluate(filter: m.Filter | None, ctx: FilterContext) -> np.ndarray:
@@ -42,15 +49,24 @@ def estimate_cardinality(cond: m.Condition, ctx: FilterContext) -> int | None:
 
 
 class _View:
-    """A subset of a context's offsets (`rows`), with per-key columns cached for that subset."""
+    """A subset of a context's offsets (`rows`), with per-key columns kept for that subset.
 
-    def __init__(self, ctx: Any, rows: np.ndarray, full: bool = False) -> None:
+    A full view takes its columns from the context's `column_cache` when it has one. A subset
+    view of such a context scans the full view's columns instead of extracting its own (the
+    caller cuts the mask down to the subset, see `scan_view`) once a key is cached or has been
+    asked for twice; a one-off extracts just its rows, which is cheaper than the whole column.
+    """
+
+    def __init__(self, ctx: Any, rows: np.ndarray, full: bool = False, whole: _View | None = None) -> None:
         self.ctx = ctx
         self.rows = rows
         self.full = full
+        self.whole = self if full else whole  # the full view this one was cut from
+        self.cache: ColumnCache | None = getattr(ctx, "column_cache", None)
         self._row_list: list[int] | None = None
         self._columns: dict[Path, Column] = {}
         self._raw: dict[Path, RawColumn] = {}
+        self._nested: dict[Path, tuple[ElementContext, np.ndarray]] = {}
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -64,17 +80,66 @@ class _View:
     def column(self, path: Path) -> Column:
         col = self._columns.get(path)
         if col is None:
-            col = self._columns[path] = Column(self.ctx.payloads, None if self.full else self.row_list, path)
+            col = self._columns[path] = self._extract(("column", path), lambda rows: Column(self.ctx.payloads, rows, path))
         return col
 
     def raw(self, path: Path) -> RawColumn:
         col = self._raw.get(path)
         if col is None:
-            col = self._raw[path] = RawColumn(self.ctx.payloads, None if self.full else self.row_list, path)
+            col = self._raw[path] = self._extract(("raw", path), lambda rows: RawColumn(self.ctx.payloads, rows, path))
         return col
 
+    def nested(self, path: Path) -> tuple[ElementContext, np.ndarray]:
+        """The objects in the arrays at `path` as a context, and the row owning each."""
+        found = self._nested.get(path)
+        if found is None:
+            found = self._nested[path] = self._extract(("nested", path), lambda rows: self._elements(rows, path))
+        return found
+
+    def _elements(self, rows: list[int] | None, path: Path) -> tuple[ElementContext, np.ndarray]:
+        elements: list[dict[str, Any]] = []
+        owners: list[int] = []
+        payloads = self.ctx.payloads
+        for r, payload in enumerate(payloads if rows is None else (payloads[off] for off in rows)):
+            if not payload:
+                continue
+            for value in values_at(payload, path, flat=False):
+                if type(value) is list:
+                    for element in value:
+                        if type(element) is dict:
+                            elements.append(element)
+                            owners.append(r)
+        # elements kept in the cache keep the columns of their own keys too
+        cached = rows is None and self.cache is not None
+        return ElementContext(elements, cached=cached), np.asarray(owners, dtype=np.int64)
+
+    def _extract(self, key: Hashable, build: Callable[[list[int] | None], _T]) -> _T:
+        """build(rows) for this view, through the context's cache for a full view."""
+        if not self.full:
+            return build(self.row_list)
+        if self.cache is None:
+            return build(None)
+        # read before building: a value built from older payloads is stored under their version
+        version = self.ctx.payload_version
+        value: _T | None = self.cache.get(key, version)
+        if value is None:
+            value = build(None)
+            self.cache.put(key, version, value)
+        return value
+
+    def scan_view(self, kind: str, path: Path) -> _View:
+        """The view in which to scan the `kind` ("column", "raw" or "nested") of `path`: this
+        one, or the full view when the context's cache holds (or should now hold) it whole. A
+        mask from the full view is cut down with `restrict`."""
+        if self.full or self.cache is None or self.whole is None:
+            return self
+        key, version = (kind, path), self.ctx.payload_version
+        if self.cache.get(key, version) is not None or self.cache.wanted_before(key, version):
+            return self.whole
+        return self
+
     def take(self, positions: np.ndarray) -> _View:
-        return _View(self.ctx, self.rows[positions])
+        return _View(self.ctx, self.rows[positions], whole=self.whole)
 
     def restrict(self, full_mask: np.ndarray) -> np.ndarray:
         """A mask over the whole context, cut down to this view's rows."""
@@ -160,6 +225,13 @@ def _field(cond: Any, view: _View) -> np.ndarray:
         full = index.mask(cond, view.ctx.size)
         if full is not None:
             return view.restrict(full)
+    kind = "raw" if isinstance(cond, (m.ValuesCount, m.IsEmpty, m.IsNull)) else "column"
+    source = view.scan_view(kind, cond.path)
+    mask = _scan(cond, source)
+    return mask if source is view else view.restrict(mask)
+
+
+def _scan(cond: Any, view: _View) -> np.ndarray:
     match cond:
         case m.MatchValue():
             return scan.match_value(view.column(cond.path), cond)
@@ -203,22 +275,10 @@ def _nested(cond: m.Nested, view: _View) -> np.ndarray:
     path = cond.path
     if path and path[-1] is None and len(path) > 1:
         path = path[:-1]  # `data[]` and `data` name the same array
-    elements: list[dict[str, Any]] = []
-    owners: list[int] = []
-    payloads = view.ctx.payloads
-    for r, off in enumerate(view.row_list):
-        payload = payloads[off]
-        if not payload:
-            continue
-        for value in values_at(payload, path, flat=False):
-            if type(value) is list:
-                for element in value:
-                    if type(element) is dict:
-                        elements.append(element)
-                        owners.append(r)
-    out = np.zeros(len(view), dtype=bool)
-    if not elements:
-        return out
-    inner = _filter(cond.filter, _View(ElementContext(elements), np.arange(len(elements), dtype=np.int64), full=True))
-    out[np.asarray(owners, dtype=np.int64)[inner]] = True
-    return out
+    source = view.scan_view("nested", path)
+    elements, owners = source.nested(path)
+    out = np.zeros(len(source), dtype=bool)
+    if elements.size:
+        inner = _filter(cond.filter, _View(elements, np.arange(elements.size, dtype=np.int64), full=True))
+        out[owners[inner]] = True
+    return out if source is view else view.restrict(out)

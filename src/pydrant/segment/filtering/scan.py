@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from pydrant.segment.filtering import geo
@@ -32,8 +34,19 @@ def match_value(col: Column, cond: m.MatchValue) -> np.ndarray:
     elif isinstance(v, int):
         pos, arr = col.ints
     else:
-        pos, arr = col.strings
+        pos = col.strings[0]
+        distinct, codes = col.string_codes
+        code = distinct.get(v)
+        return col.rows_of(pos[:0] if code is None else pos[codes == code])
     return col.rows_of(pos[arr == v])
+
+
+def strings_where(col: Column, test: Callable[[str], bool]) -> np.ndarray:
+    """Positions of the strings passing `test`, which runs once per distinct string."""
+    pos = col.strings[0]
+    distinct, codes = col.string_codes
+    hits = np.fromiter((test(s) for s in distinct), dtype=bool, count=len(distinct))
+    return np.asarray(pos[hits[codes]])
 
 
 def match_any(col: Column, values: tuple[object, ...]) -> np.ndarray:
@@ -41,11 +54,10 @@ def match_any(col: Column, values: tuple[object, ...]) -> np.ndarray:
     if not values:
         return np.zeros(0, dtype=np.int64)
     if isinstance(values[0], str):
-        pos, arr = col.strings
-        if not len(arr):
-            return pos
-        wanted = set(values)
-        return np.asarray(pos[np.fromiter((s in wanted for s in arr), dtype=bool, count=len(arr))])
+        pos = col.strings[0]
+        distinct, codes = col.string_codes
+        wanted = [distinct[s] for s in values if isinstance(s, str) and s in distinct]
+        return np.asarray(pos[np.isin(codes, wanted)])
     pos, iarr = col.ints
     return np.asarray(pos[np.isin(iarr, np.array(values, dtype=np.int64))])
 
@@ -60,19 +72,15 @@ def match_except(col: Column, cond: m.MatchExcept) -> np.ndarray:
 
 def match_text(col: Column, cond: m.MatchText) -> np.ndarray:
     """Without a text index Qdrant compares default word tokens of both sides."""
-    pos, arr = col.strings
     query = word_tokens(cond.text)
-    if not query or not len(arr):
-        return col.rows_of(pos[:0])
+    if not query:
+        return col.rows_of(col.strings[0][:0])
+    wanted = set(query)
     if cond.mode == "all":
-        wanted = set(query)
-        hits = [wanted.issubset(word_tokens(s)) for s in arr]
-    elif cond.mode == "any":
-        wanted = set(query)
-        hits = [not wanted.isdisjoint(word_tokens(s)) for s in arr]
-    else:
-        hits = [contains_phrase(word_tokens(s), query) for s in arr]
-    return col.rows_of(pos[np.array(hits, dtype=bool)])
+        return col.rows_of(strings_where(col, lambda s: wanted.issubset(word_tokens(s))))
+    if cond.mode == "any":
+        return col.rows_of(strings_where(col, lambda s: not wanted.isdisjoint(word_tokens(s))))
+    return col.rows_of(strings_where(col, lambda s: contains_phrase(word_tokens(s), query)))
 
 
 def contains_phrase(tokens: tuple[str, ...] | list[str], phrase: tuple[str, ...] | list[str]) -> bool:
@@ -85,9 +93,8 @@ def contains_phrase(tokens: tuple[str, ...] | list[str], phrase: tuple[str, ...]
 
 
 def match_prefix(col: Column, cond: m.MatchPrefix) -> np.ndarray:
-    pos, arr = col.strings
-    hits = np.fromiter((s.startswith(cond.prefix) for s in arr), dtype=bool, count=len(arr))
-    return col.rows_of(pos[hits])
+    prefix = cond.prefix
+    return col.rows_of(strings_where(col, lambda s: s.startswith(prefix)))
 
 
 def number_range(col: Column, cond: m.Range) -> np.ndarray:
