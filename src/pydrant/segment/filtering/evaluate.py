@@ -10,8 +10,8 @@ its whole key set between filters, valid while its `payload_version` is unchange
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
-from typing import Any, TypeVar
+from collections.abc import Callable, Hashable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
 
@@ -23,6 +23,9 @@ from pydrant.segment.filtering.context import ColumnCache, ElementContext, Filte
 from pydrant.segment.filtering.paths import Path, values_at
 from pydrant.segment.filtering.slicing import slice_mask
 
+if TYPE_CHECKING:
+    from pydrant.models.ids import PointId
+
 # narrow to the surviving candidates once they are at most this share of the current rows
 _NARROW_RATIO = 0.5
 
@@ -31,10 +34,9 @@ _T = TypeVar("_T")
 
 def evaluate(filter: m.Filter | None, ctx: FilterContext) -> np.ndarray:
     """Mask of length ctx.size: which offsets satisfy `filter` (liveness is the caller's)."""
-    view = _View(ctx, np.arange(ctx.size, dtype=np.int64), full=True)
     if filter is None:
         return np.ones(ctx.size, dtype=bool)
-    return _filter(filter, view)
+    return _filter(filter, _View(ctx, None))
 
 
 def estimate_cardinality(cond: m.Condition, ctx: FilterContext) -> int | None:
@@ -57,11 +59,12 @@ class _View:
     asked for twice; a one-off extracts just its rows, which is cheaper than the whole column.
     """
 
-    def __init__(self, ctx: Any, rows: np.ndarray, full: bool = False, whole: _View | None = None) -> None:
+    def __init__(self, ctx: Any, rows: np.ndarray | None, whole: _View | None = None) -> None:
         self.ctx = ctx
-        self.rows = rows
-        self.full = full
-        self.whole = self if full else whole  # the full view this one was cut from
+        self.rows = rows  # None: every offset, in order
+        self.full = rows is None
+        self.size: int = ctx.size if rows is None else len(rows)
+        self.whole = self if rows is None else whole  # the full view this one was cut from
         self.cache: ColumnCache | None = getattr(ctx, "column_cache", None)
         self._row_list: list[int] | None = None
         self._columns: dict[Path, Column] = {}
@@ -69,31 +72,31 @@ class _View:
         self._nested: dict[Path, tuple[ElementContext, np.ndarray]] = {}
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return self.size
 
     @property
     def row_list(self) -> list[int]:
         if self._row_list is None:
-            self._row_list = self.rows.tolist()
+            self._row_list = list(range(self.size)) if self.rows is None else self.rows.tolist()
         return self._row_list
 
     def column(self, path: Path) -> Column:
         col = self._columns.get(path)
         if col is None:
-            col = self._columns[path] = self._extract(("column", path), lambda rows: Column(self.ctx.payloads, rows, path))
+            col = self._columns[path] = self.extract(("column", path), lambda rows: Column(self.ctx.payloads, rows, path))
         return col
 
     def raw(self, path: Path) -> RawColumn:
         col = self._raw.get(path)
         if col is None:
-            col = self._raw[path] = self._extract(("raw", path), lambda rows: RawColumn(self.ctx.payloads, rows, path))
+            col = self._raw[path] = self.extract(("raw", path), lambda rows: RawColumn(self.ctx.payloads, rows, path))
         return col
 
     def nested(self, path: Path) -> tuple[ElementContext, np.ndarray]:
         """The objects in the arrays at `path` as a context, and the row owning each."""
         found = self._nested.get(path)
         if found is None:
-            found = self._nested[path] = self._extract(("nested", path), lambda rows: self._elements(rows, path))
+            found = self._nested[path] = self.extract(("nested", path), lambda rows: self._elements(rows, path))
         return found
 
     def _elements(self, rows: list[int] | None, path: Path) -> tuple[ElementContext, np.ndarray]:
@@ -113,8 +116,9 @@ class _View:
         cached = rows is None and self.cache is not None
         return ElementContext(elements, cached=cached), np.asarray(owners, dtype=np.int64)
 
-    def _extract(self, key: Hashable, build: Callable[[list[int] | None], _T]) -> _T:
-        """build(rows) for this view, through the context's cache for a full view."""
+    def extract(self, key: Hashable, build: Callable[[list[int] | None], _T]) -> _T:
+        """build(rows) for this view's rows (None: every offset), through the context's cache
+        under `key` for a full view. What comes from the cache is shared: never write to it."""
         if not self.full:
             return build(self.row_list)
         if self.cache is None:
@@ -127,23 +131,23 @@ class _View:
             self.cache.put(key, version, value)
         return value
 
-    def scan_view(self, kind: str, path: Path) -> _View:
-        """The view in which to scan the `kind` ("column", "raw" or "nested") of `path`: this
-        one, or the full view when the context's cache holds (or should now hold) it whole. A
-        mask from the full view is cut down with `restrict`."""
+    def scan_view(self, key: Hashable) -> _View:
+        """The view in which to extract `key`: this one, or the full view when the context's
+        cache holds (or should now hold) it whole. A mask from the full view is cut down with
+        `restrict`."""
         if self.full or self.cache is None or self.whole is None:
             return self
-        key, version = (kind, path), self.ctx.payload_version
+        version = self.ctx.payload_version
         if self.cache.get(key, version) is not None or self.cache.wanted_before(key, version):
             return self.whole
         return self
 
     def take(self, positions: np.ndarray) -> _View:
-        return _View(self.ctx, self.rows[positions], whole=self.whole)
+        return _View(self.ctx, positions if self.rows is None else self.rows[positions], whole=self.whole)
 
     def restrict(self, full_mask: np.ndarray) -> np.ndarray:
         """A mask over the whole context, cut down to this view's rows."""
-        return full_mask if self.full else full_mask[self.rows]
+        return full_mask if self.rows is None else full_mask[self.rows]
 
 
 def _filter(f: m.Filter, view: _View) -> np.ndarray:
@@ -172,18 +176,32 @@ def _filter(f: m.Filter, view: _View) -> np.ndarray:
 def _must(conditions: tuple[m.Condition, ...], view: _View) -> np.ndarray:
     order = sorted(range(len(conditions)), key=lambda i: _cost(conditions[i], view))
     current = view
-    # positions of `current`'s rows inside `view`
-    positions = np.arange(len(view), dtype=np.int64)
+    # positions of `current`'s rows inside `view`; None while `current` is `view`
+    positions: np.ndarray | None = None
     mask = np.ones(len(view), dtype=bool)
-    for i in order:
-        if not len(positions):
-            break
+    for k, i in enumerate(order):
         hit = _condition(conditions[i], current)
-        mask[positions[~hit]] = False
-        alive = positions[mask[positions]]
-        if len(alive) <= _NARROW_RATIO * len(positions):
-            current = view.take(alive)
-            positions = alive
+        if positions is None:
+            mask &= hit
+        else:
+            mask[positions[~hit]] = False
+        if k == len(order) - 1:
+            break
+        if positions is None:
+            alive_count = int(np.count_nonzero(mask))
+            if alive_count == 0:
+                break
+            if alive_count > _NARROW_RATIO * len(view):
+                continue
+            alive = np.flatnonzero(mask)
+        else:
+            alive = positions[mask[positions]]
+            if not len(alive):
+                break
+            if len(alive) > _NARROW_RATIO * len(positions):
+                continue
+        current = view.take(alive)
+        positions = alive
     return mask
 
 
@@ -226,7 +244,7 @@ def _field(cond: Any, view: _View) -> np.ndarray:
         if full is not None:
             return view.restrict(full)
     kind = "raw" if isinstance(cond, (m.ValuesCount, m.IsEmpty, m.IsNull)) else "column"
-    source = view.scan_view(kind, cond.path)
+    source = view.scan_view((kind, cond.path))
     mask = _scan(cond, source)
     return mask if source is view else view.restrict(mask)
 
@@ -267,7 +285,23 @@ def _slice(cond: m.Slice, view: _View) -> np.ndarray:
     ids = getattr(view.ctx, "external_ids", None)
     if ids is None:
         raise Unsupported("the slice condition on this segment")
-    return slice_mask([ids[i] for i in view.row_list], cond.total, cond.index)
+    key = ("slice", cond.total, cond.index)
+    source = view.scan_view(key)
+    # ids change only with inserts and deletes, which move the payload version too
+    mask = source.extract(key, lambda rows: _slice_rows(ids, range(len(ids)) if rows is None else rows, cond))
+    return mask.copy() if source is view else view.restrict(mask)
+
+
+def _slice_rows(ids: Sequence[PointId | None], rows: Sequence[int], cond: m.Slice) -> np.ndarray:
+    """Which of `rows` fall into the slice; a deleted offset (id None) into none."""
+    at = [ids[r] for r in rows]
+    present = [i for i, point_id in enumerate(at) if point_id is not None]
+    out = np.zeros(len(at), dtype=bool)
+    if len(present) == len(at):
+        out[:] = slice_mask(cast("list[PointId]", at), cond.total, cond.index)
+    elif present:
+        out[present] = slice_mask([cast("PointId", at[i]) for i in present], cond.total, cond.index)
+    return out
 
 
 def _nested(cond: m.Nested, view: _View) -> np.ndarray:
@@ -275,10 +309,10 @@ def _nested(cond: m.Nested, view: _View) -> np.ndarray:
     path = cond.path
     if path and path[-1] is None and len(path) > 1:
         path = path[:-1]  # `data[]` and `data` name the same array
-    source = view.scan_view("nested", path)
+    source = view.scan_view(("nested", path))
     elements, owners = source.nested(path)
     out = np.zeros(len(source), dtype=bool)
     if elements.size:
-        inner = _filter(cond.filter, _View(elements, np.arange(elements.size, dtype=np.int64), full=True))
+        inner = _filter(cond.filter, _View(elements, None))
         out[owners[inner]] = True
     return out if source is view else view.restrict(out)

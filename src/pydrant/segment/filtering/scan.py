@@ -26,6 +26,16 @@ def in_bounds(values: np.ndarray, cond: m.Range | m.DatetimeRange | m.ValuesCoun
     return ok
 
 
+def isin(values: np.ndarray, wanted: list[int] | np.ndarray) -> np.ndarray:
+    """np.isin, as one comparison per wanted value when there are few (several times faster)."""
+    if len(wanted) > 8:
+        return np.isin(values, wanted)
+    out = np.zeros(values.shape, dtype=bool)
+    for w in wanted:
+        out |= values == w
+    return out
+
+
 def match_value(col: Column, cond: m.MatchValue) -> np.ndarray:
     v = cond.value
     # bool, int and str are distinct payload types: true never equals 1
@@ -57,9 +67,9 @@ def match_any(col: Column, values: tuple[object, ...]) -> np.ndarray:
         pos = col.strings[0]
         distinct, codes = col.string_codes
         wanted = [distinct[s] for s in values if isinstance(s, str) and s in distinct]
-        return np.asarray(pos[np.isin(codes, wanted)])
+        return np.asarray(pos[isin(codes, wanted)])
     pos, iarr = col.ints
-    return np.asarray(pos[np.isin(iarr, np.array(values, dtype=np.int64))])
+    return np.asarray(pos[isin(iarr, np.array(values, dtype=np.int64))])
 
 
 def match_except(col: Column, cond: m.MatchExcept) -> np.ndarray:
