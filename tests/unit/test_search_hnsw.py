@@ -114,3 +114,52 @@ def test_index_save_load(tmp_path: Path, data) -> None:
         np.testing.assert_array_equal(a[0], b[0])
     e = exact_search(t._data, np.arange(3000), t.prepare_query(queries[0]), "Dot", 3)
     np.testing.assert_array_equal(e[0], s.search(queries[0], 3, None, {"exact": True})[0])
+
+
+@pytest.mark.parametrize("distance", ["Cosine", "Euclid"])
+def test_indexed_rows_are_held_once_and_taken_back_on_change(tmp_path: Path, distance: str) -> None:
+    """Once indexed, the storage's matrix is a read-only view of faiss's own rows (one copy of
+    each vector); saving, loading, copying out and writing again all behave as before."""
+    rng = np.random.default_rng(4)
+    n, dim = 3000, 16
+    x = rng.normal(size=(n, dim)).astype(np.float32)
+    s = make_storage("dense", {"size": dim, "distance": distance})
+    s.set(np.arange(n), x)
+    before = np.array(s._data[:n])
+    q = rng.normal(size=dim).astype(np.float32)
+    exact_before = s.search(q, 10, None, {"exact": True})
+    assert s.build_index({"m": 8, "ef_construct": 64})
+    assert s._rows_owner is s.index and not s._data.flags.writeable
+    np.testing.assert_array_equal(s._data, before)
+    for got, want in zip(s.search(q, 10, None, {"exact": True}), exact_before):
+        np.testing.assert_array_equal(got, want)
+
+    s.save(tmp_path, "v")
+    loaded = load_storage("dense", tmp_path, "v", {"size": dim, "distance": distance})
+    assert loaded._rows_owner is loaded.index
+    np.testing.assert_array_equal(loaded._data, before)
+
+    other = make_storage("dense", {"size": dim, "distance": distance})
+    other.copy_from(s, np.arange(0, n, 2), np.arange(n // 2))
+    np.testing.assert_array_equal(other._data[: n // 2], before[::2])
+
+    new = rng.normal(size=(2, dim)).astype(np.float32)
+    s.set(np.array([5, n + 10]), new)  # a write drops the graph and takes the rows back
+    assert s.index is None and s._rows_owner is None and s._data.flags.writeable
+    expect = np.array(before)
+    expect[5] = s.encode(new[:1])[0]
+    np.testing.assert_array_equal(s._data[:n], expect)
+    np.testing.assert_array_equal(s._data[n + 10], s.encode(new[1:])[0])
+    assert s.has_mask(n + 11)[n + 10] and not s.has_mask(n + 11)[n]
+
+
+def test_rows_stay_ours_when_the_graph_does_not_cover_them() -> None:
+    s = make_storage("dense", {"size": 4, "distance": "Dot", "datatype": "float16"})
+    s.set(np.arange(100), np.ones((100, 4), dtype=np.float32))
+    assert s.build_index({"m": 8})
+    assert s._rows_owner is None and s._data.dtype == np.float16
+    t = make_storage("dense", {"size": 4, "distance": "Dot"})
+    t.set(np.arange(100), np.ones((100, 4), dtype=np.float32))
+    t.clear(np.array([3]))
+    assert t.build_index({"m": 8})
+    assert t._rows_owner is None  # offsets are not 0..n-1: the graph's rows are not our matrix

@@ -137,6 +137,18 @@ class HnswIndex:
             allowed.derived[key] = result
         return result
 
+    def stored_rows(self) -> np.ndarray | None:
+        """A read-only (size, dim) float32 view of the rows faiss stores for the graph, valid
+        while this object lives (the caller must keep a reference to it), or None if the
+        storage is not a flat float32 one."""
+        storage = faiss.downcast_index(self.index.storage)
+        if not isinstance(storage, faiss.IndexFlat) or self.size == 0:
+            return None
+        dim = int(storage.d)
+        view = faiss.rev_swig_ptr(storage.get_xb(), self.size * dim).reshape(self.size, dim)
+        view.flags.writeable = False
+        return view
+
     def to_bytes(self) -> tuple[bytes, np.ndarray]:
         """The faiss graph serialised, and the label -> offset map to store beside it."""
         return faiss.serialize_index(self.index).tobytes(), self.offsets

@@ -66,6 +66,7 @@ class DenseStorage(PresenceMask):
         self._track_sqnorms = self.distance == EUCLID and self.datatype == "float32"
         self._sqnorms = np.zeros(0, dtype=np.float32)
         self.index: hnsw.HnswIndex | None = None
+        self._rows_owner: hnsw.HnswIndex | None = None  # set while `_data` views the graph's rows
         self._hnsw_effective: dict[str, Any] = dict(self.config.get("hnsw_config") or {})
 
     # -- writes -----------------------------------------------------------------------
@@ -101,6 +102,7 @@ class DenseStorage(PresenceMask):
     def _put_raw(self, offsets: np.ndarray, rows: np.ndarray) -> None:
         if offsets.shape[0] == 0:
             return
+        self._set_index(None)  # a changed vector makes the graph stale (and owns no rows then)
         self._reserve(int(offsets.max()) + 1)
         self._data[offsets] = rows
         self._has[offsets] = True
@@ -108,9 +110,6 @@ class DenseStorage(PresenceMask):
         if self._track_sqnorms:
             r = rows.astype(np.float32, copy=False)
             self._sqnorms[offsets] = np.einsum("ij,ij->i", r, r)
-        # A changed vector makes the graph stale; a segment with an index is immutable, so
-        # this only happens when the optimizer is not involved.
-        self.index = None
 
     def clear(self, offsets: np.ndarray) -> None:
         offsets = as_offsets(offsets)
@@ -155,15 +154,37 @@ class DenseStorage(PresenceMask):
         cfg = {**(hnsw_config or {}), **(self.config.get("hnsw_config") or {})}
         m = cfg.get("m")
         if m == 0 or not hnsw.supports(self.distance):
-            self.index = None
+            self._set_index(None)
             return False
         offsets, rows = self.vectors_for_index()
         if self.datatype == "uint8" and self.distance == COSINE:
             # Byte rows are not normalised when stored; the graph needs directions.
             rows = normalize_rows(rows)
-        self.index = hnsw.HnswIndex.build(rows, offsets, self.distance, m, cfg.get("ef_construct"))
+        self._set_index(hnsw.HnswIndex.build(rows, offsets, self.distance, m, cfg.get("ef_construct")))
         self._hnsw_effective = cfg
         return True
+
+    def _set_index(self, index: hnsw.HnswIndex | None) -> None:
+        """Install (or drop) the graph. faiss keeps its own float32 copy of every indexed row;
+        when that copy is exactly our matrix (float32 rows at offsets 0..n-1, in memory),
+        our matrix becomes a read-only view of it, so each vector is held once. Dropping or
+        replacing the graph first takes the rows back into an array of our own."""
+        if self._rows_owner is not None:
+            self._data = np.array(self._data)  # a private, writeable copy before the owner goes
+            self._rows_owner = None
+        self.index = index
+        if index is None or self.datatype != "float32" or isinstance(self._data, np.memmap):
+            return
+        stored = int(np.count_nonzero(self._has))
+        if stored != index.size or not bool(self._has[:stored].all()):
+            return
+        view = index.stored_rows()
+        if view is not None and view.shape == (stored, self.dim):
+            self._data = view
+            self._has = self._has[:stored].copy()
+            if self._track_sqnorms:
+                self._sqnorms = self._sqnorms[:stored].copy()
+            self._rows_owner = index
 
     def indexed_count(self) -> int:
         """Vectors served by the HNSW graph (0 without one)."""
@@ -280,7 +301,5 @@ class DenseStorage(PresenceMask):
             storage._sqnorms = sq
         hnsw_path = directory / f"{prefix}.hnsw.faiss"
         if "hnsw_labels" in meta and hnsw_path.exists():
-            storage.index = hnsw.HnswIndex.from_bytes(
-                hnsw_path.read_bytes(), meta["hnsw_labels"], storage.distance
-            )
+            storage._set_index(hnsw.HnswIndex.from_bytes(hnsw_path.read_bytes(), meta["hnsw_labels"], storage.distance))
         return storage
