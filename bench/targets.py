@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import shutil
 from abc import ABC, abstractmethod
 import time
@@ -9,7 +10,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import httpx
 import msgspec
 import numpy as np
 import psutil
@@ -87,22 +87,24 @@ class Target(ABC):
 
 
 class RawHttpTarget(Target):
-    """pydrant driven with pre-encoded JSON bodies over one keep-alive httpx connection."""
+    """pydrant driven with pre-encoded JSON bodies over one keep-alive HTTP/1.1 connection.
+
+    The client is the standard library's `http.client`: ~0.2 ms per request on loopback
+    against httpx's ~0.6 ms here, so the numbers are the server's, not the client's."""
 
     name = "pydrant-http"
-    description = "pydrant server, raw HTTP (httpx, msgspec-encoded bodies)"
+    description = "pydrant server, raw HTTP (keep-alive http.client, msgspec-encoded bodies)"
     is_pydrant = True
 
     def __init__(self, profile: Path | None = None) -> None:
         self.server = PydrantServer(profile=profile)
-        self.http: httpx.Client | None = None
+        self.http: http.client.HTTPConnection | None = None
         self.enc = msgspec.json.Encoder()
         self.dec = msgspec.json.Decoder()
 
     def setup(self) -> None:
         self.server.start()
-        self.http = httpx.Client(base_url=self.server.url, timeout=300.0,
-                                 headers={"content-type": "application/json"})
+        self.http = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=300.0)
 
     def teardown(self) -> None:
         if self.http is not None:
@@ -116,15 +118,18 @@ class RawHttpTarget(Target):
     def _call(self, method: str, path: str, body: Any = None, raw: bytes | None = None) -> dict[str, Any]:
         assert self.http is not None, "setup() not called"
         content = raw if raw is not None else (self.enc.encode(body) if body is not None else None)
-        resp = self.http.request(method, path, content=content)
+        headers = {"content-type": "application/json"} if content is not None else {}
+        self.http.request(method, path, body=content, headers=headers)
+        resp = self.http.getresponse()
+        data = resp.read()
         try:
-            doc = self.dec.decode(resp.content)
+            doc = self.dec.decode(data)
         except msgspec.DecodeError:
-            doc = {"status": {"error": resp.text[:200]}}
-        if resp.status_code >= 300:
+            doc = {"status": {"error": data[:200].decode(errors="replace")}}
+        if resp.status >= 300:
             status = doc.get("status") if isinstance(doc, dict) else None
-            msg = status.get("error") if isinstance(status, dict) else resp.text[:200]
-            raise TargetError(resp.status_code, str(msg))
+            msg = status.get("error") if isinstance(status, dict) else data[:200].decode(errors="replace")
+            raise TargetError(resp.status, str(msg))
         return doc  # type: ignore[no-any-return]
 
     def create_collection(self, coll: str, dim: int) -> None:

@@ -207,6 +207,10 @@ def search(target: Target, ctx: Context) -> list[Metric]:
         if not exact:
             waited = target.wait_indexed(COLL, 600.0)
             out.append(Metric("index build wait (after load)", waited, "s", "lower"))
+            pid = target.server_pid()
+            if pid is not None:
+                indexed_rss = psutil.Process(pid).memory_info().rss
+                out.append(Metric(f"server RSS, {ctx.loaded} points indexed", indexed_rss / 2**20, "MiB", "lower"))
         out.extend(_query_metrics(f"search {label}", ctx, queries, truth, lambda q: target.query(COLL, q, 10, exact)))
     return out
 
@@ -227,7 +231,8 @@ def _query_metrics(label: str, ctx: Context, queries: np.ndarray, truth: np.ndar
 
 @workload("filtered_search", help="indexed top-10 with a filter matching 1% and 30% of points: QPS and recall@10")
 def filtered_search(target: Target, ctx: Context) -> list[Metric]:
-    """Runs after `filtered` created the `price` (integer) index; `bucket` is unindexed."""
+    """`price` has an integer index (made here if `filtered` did not run); `bucket` has none."""
+    target.create_index(COLL, "price", "integer")
     queries = ctx.ds.queries(ctx.budget.queries)
     vectors = ctx.ds.vectors[: ctx.loaded]
     price = ctx.ds.price[: ctx.loaded]
