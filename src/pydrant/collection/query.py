@@ -585,10 +585,19 @@ def _projection(collection: Collection, with_payload: Any, with_vector: Any) -> 
 
 
 def scored_points(projection: Projection, hits: list[Hit]) -> list[dict[str, Any]]:
+    """ScoredPoint records in hit order, read with one `records` call per segment."""
     scores = json_floats(np.asarray([h.score for h in hits], dtype=np.float32)).tolist()
-    out = []
-    for hit, score in zip(hits, scores):
-        out.extend(projection.records(hit.segment, [hit.offset], [{"score": score, "version": hit.version}]))
+    rows_by_segment: dict[int, list[int]] = {}
+    for row, hit in enumerate(hits):
+        rows_by_segment.setdefault(id(hit.segment), []).append(row)
+    out: list[Any] = [None] * len(hits)
+    for rows in rows_by_segment.values():
+        segment = hits[rows[0]].segment
+        offsets = [hits[row].offset for row in rows]
+        versions = segment.tracker.versions[offsets].tolist()
+        extra = [{"score": scores[row], "version": version} for row, version in zip(rows, versions)]
+        for row, record in zip(rows, projection.records(segment, offsets, extra)):
+            out[row] = record
     return out
 
 

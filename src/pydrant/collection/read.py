@@ -46,22 +46,32 @@ class Projection:
         selected: dict[str, Any] = include(current, tree) if self.payload_mode == "include" else exclude(current, tree)
         return selected
 
+    def payloads(self, stored: Sequence[dict[str, Any] | None], offsets: list[int]) -> list[dict[str, Any] | None]:
+        """`payload` of each offset, with the mode decided once for all of them."""
+        if self.payload_mode == "none":
+            return [None] * len(offsets)
+        if self.payload_mode == "all":
+            return [stored[o] or {} for o in offsets]
+        return [self.payload(stored[o]) for o in offsets]
+
     def records(self, segment: Segment, offsets: Sequence[int] | np.ndarray, extra: Sequence[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
         offs = np.asarray(offsets, dtype=np.int64)
-        ids = segment.ids_at(offs.tolist())
-        vectors = segment.vectors_json(offs, self.vector_names) if self.vector_names else {}
-        payloads = segment.payloads
+        offs_list = offs.tolist()
+        ids = segment.ids_at(offs_list)
+        payloads = self.payloads(segment.payloads, offs_list)
+        if not self.vector_names:
+            if extra is None:
+                return [{"id": i, "payload": p, "vector": None} for i, p in zip(ids, payloads)]
+            return [{"id": i, "payload": p, "vector": None, **e} for i, p, e in zip(ids, payloads, extra)]
+        vectors = segment.vectors_json(offs, self.vector_names)
         out = []
-        for i, offset in enumerate(offs.tolist()):
-            record: dict[str, Any] = {"id": ids[i], "payload": self.payload(payloads[offset])}
-            if self.vector_names:
-                point_vectors = {name: column[i] for name, column in vectors.items() if column[i] is not None}
-                if self.single_vector and set(point_vectors) <= {DEFAULT_VECTOR} and DEFAULT_VECTOR in point_vectors:
-                    record["vector"] = point_vectors[DEFAULT_VECTOR]
-                else:
-                    record["vector"] = point_vectors
+        for i in range(len(offs_list)):
+            record: dict[str, Any] = {"id": ids[i], "payload": payloads[i]}
+            point_vectors = {name: column[i] for name, column in vectors.items() if column[i] is not None}
+            if self.single_vector and set(point_vectors) <= {DEFAULT_VECTOR} and DEFAULT_VECTOR in point_vectors:
+                record["vector"] = point_vectors[DEFAULT_VECTOR]
             else:
-                record["vector"] = None
+                record["vector"] = point_vectors
             if extra is not None:
                 record.update(extra[i])
             out.append(record)
