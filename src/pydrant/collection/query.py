@@ -68,7 +68,7 @@ def parse_node(body: PrefetchBody, where: str, default_limit: int = DEFAULT_LIMI
         lookup_from=body.lookup_from,
         where=where,
     )
-    compile_filter(body.filter, f"{where}filter")  # reject a bad filter before doing any work
+    node.compiled_filter = compile_filter(body.filter, f"{where}filter")  # a bad filter fails before any work
     raw = body.prefetch
     if raw is not None:
         items = raw if isinstance(raw, list) else [raw]
@@ -472,7 +472,8 @@ class Executor:
 
     def _leaf(self, res: Resolved, raw_filter: Any, k: int, restrict: dict[int, np.ndarray] | None) -> list[Hit]:
         node = res.node
-        compiled = compile_filter(raw_filter, f"{node.where}filter")
+        # Without an outer filter or excluded ids this is the node's own filter, compiled once.
+        compiled = node.compiled_filter if raw_filter is node.filter else compile_filter(raw_filter, f"{node.where}filter")
         if res.kind == "none":
             return self._by_id(compiled, k, restrict)
         if res.kind == "sample":
@@ -627,7 +628,7 @@ def _order_by(collection: Collection, res: Resolved, body: QueryBody, offset: in
         from pydrant.collection.order_by import scroll_ordered
     except ImportError:
         raise Unsupported("query.order_by: ordering by a payload field is not available yet") from None
-    compiled = compile_filter(body.filter, "filter")
+    compiled = res.node.compiled_filter  # body.filter, compiled by parse_node
     records = scroll_ordered(collection, compiled, res.node.query.raw, res.node.limit + offset, body.with_payload or False, body.with_vector or False)  # type: ignore[union-attr]
     records = records[offset:]
     with collection.reading():

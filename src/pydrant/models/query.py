@@ -128,3 +128,6 @@ class QueryNode:
     lookup_from: LookupLocationBody | None
     prefetches: list[QueryNode] = field(default_factory=list)
     where: str = ""
+    # `filter` compiled once while parsing (a segment.filtering Filter, or None); reused by
+    # each run that searches with exactly this filter.
+    compiled_filter: Any = None
