@@ -22,7 +22,7 @@ def _same(a: float, b: float) -> bool:
 def _check_paths_agree(x32: np.ndarray) -> None:
     with np.errstate(invalid="ignore"):  # signalling NaN bit patterns warn when cast
         vectorised = distance._json_floats_vectorised(x32).tolist()
-    per_value = [distance._json_float(v) for v in x32.tolist()]
+    per_value = distance._json_float_list(x32.tolist())
     for value, a, b in zip(x32.tolist(), vectorised, per_value):
         assert _same(a, b), (value, a, b)
 

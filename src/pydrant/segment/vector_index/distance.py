@@ -121,7 +121,7 @@ def json_floats(values: np.ndarray) -> np.ndarray:
     if x32.size <= _SCALAR_LIMIT:
         # A top-k of scores is a handful of values: there numpy's fixed cost per call (~0.1 ms)
         # dwarfs the work, and the same float64 steps value by value are several times cheaper.
-        flat = [_json_float(v) for v in x32.ravel().tolist()]
+        flat = _json_float_list(x32.ravel().tolist())
         return np.array(flat, dtype=np.float64).reshape(x32.shape)
     return _json_floats_vectorised(x32)
 
@@ -133,26 +133,33 @@ _POW10: Final[list[float]] = np.power(10.0, np.arange(23)).tolist()
 _F32: Final = struct.Struct("=f")
 
 
-def _json_float(x: float) -> float:
-    """One value of `_json_floats_vectorised`, given the float32 as its exact float64: the same
-    float64 operations in the same order (Python's round() and np.round both round half to
-    even; struct's float packing is the C cast astype uses), so both give the same double."""
-    if x == 0.0 or not math.isfinite(x):
-        return x
-    exp10 = math.floor(math.log10(abs(x)))
-    if not -14 < exp10 < 14:
-        return x
-    for digits in (6, 7, 8, 9):
-        scale_exp = digits - 1 - exp10
-        if scale_exp >= 0:
-            p = _POW10[scale_exp]
-            cand = round(x * p) / p
+def _json_float_list(values: list[float]) -> list[float]:
+    """`_json_floats_vectorised` value by value, each float32 given as its exact float64: the
+    same float64 operations in the same order (Python's round() and np.round both round half
+    to even; struct's float packing is the C cast astype uses), so both give the same doubles."""
+    out = []
+    for x in values:
+        if x == 0.0 or not math.isfinite(x):
+            out.append(x)
+            continue
+        exp10 = math.floor(math.log10(abs(x)))
+        if not -14 < exp10 < 14:
+            out.append(x)
+            continue
+        for digits in (6, 7, 8, 9):
+            scale_exp = digits - 1 - exp10
+            if scale_exp >= 0:
+                p = _POW10[scale_exp]
+                cand = round(x * p) / p
+            else:
+                p = _POW10[-scale_exp]
+                cand = round(x / p) * p
+            if _F32.unpack(_F32.pack(cand))[0] == x:
+                out.append(cand)
+                break
         else:
-            p = _POW10[-scale_exp]
-            cand = round(x / p) * p
-        if _F32.unpack(_F32.pack(cand))[0] == x:
-            return cand
-    return x
+            out.append(x)
+    return out
 
 
 def _json_floats_vectorised(x32: np.ndarray) -> np.ndarray:
