@@ -328,3 +328,18 @@ def test_column_cache_serves_only_its_version() -> None:
     assert not cache.wanted_before("k", 4)
     cache.clear()
     assert len(cache) == 0 and cache.get("a", 3) is None
+
+
+def test_single_valued_keys_everywhere() -> None:
+    """Keys every point holds once: the row mask comes straight from the value comparison."""
+    rng = random.Random(3)
+    segment = Segment(0, {})
+    payloads: list[dict[str, Any] | None] = [
+        {"bucket": rng.randrange(10), "price": rng.random() * 100, "city": rng.choice(CITIES[:4]), "title": rng.choice(WORDS),
+         "flag": rng.random() < 0.5, "geo": {"lat": rng.uniform(-5, 5), "lon": rng.uniform(-5, 5)}}
+        for _ in range(300)
+    ]
+    segment.insert(list(range(300)), 1, payloads)
+    assert_exact(segment)
+    segment.set_payloads(np.array([7]), [{"bucket": [1, 2], "city": 3}], 2)  # no longer one value each
+    assert_exact(segment)

@@ -11,6 +11,7 @@ import numpy as np
 
 from pydrant.segment.filtering.datetimes import parse_datetime
 from pydrant.segment.filtering.paths import Path, values_at
+from pydrant.segment.filtering.text import word_tokens
 
 _I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
 
@@ -46,7 +47,9 @@ class Column:
                 if raw.count(_MISSING) == 0:
                     self.values: list[Any] = raw
                     self.owners = np.arange(n, dtype=np.int64)
+                    self.dense = True
                     return
+                self.dense = False
                 present = [r for r, v in enumerate(raw) if v is not _MISSING]
                 self.values = [raw[r] for r in present]
                 self.owners = np.asarray(present, dtype=np.int64)
@@ -58,12 +61,20 @@ class Column:
         self.values = [v for vs in per_row for v in vs]
         self.owners = np.repeat(np.arange(n, dtype=np.int64), counts)
         self.n_rows = n
+        self.dense = False  # one value per row, value i in row i
 
     def rows_of(self, positions: np.ndarray) -> np.ndarray:
         """Bool mask over rows owning at least one of the value `positions`."""
         out = np.zeros(self.n_rows, dtype=bool)
         out[self.owners[positions]] = True
         return out
+
+    def rows_at(self, positions: np.ndarray, hits: np.ndarray) -> np.ndarray:
+        """rows_of(positions[hits]), for a new mask `hits` that it may return as it is: when
+        `positions` are all values and each row holds one, `hits` already is the row mask."""
+        if self.dense and len(positions) == self.n_rows:
+            return hits
+        return self.rows_of(positions[hits])
 
     @cached_property
     def _objects(self) -> np.ndarray:
@@ -102,6 +113,17 @@ class Column:
         arr = self.strings[1]
         codes = np.fromiter((distinct.setdefault(s, len(distinct)) for s in arr), dtype=np.int64, count=len(arr))
         return distinct, codes
+
+    @cached_property
+    def string_tokens(self) -> tuple[list[tuple[str, ...]], dict[str, np.ndarray]]:
+        """Word tokens of each distinct string (by code) and, per token, the codes of the
+        strings holding it: a text match without a text index looks its words up here."""
+        tokens = [word_tokens(s) for s in self.string_codes[0]]
+        postings: dict[str, list[int]] = {}
+        for code, words in enumerate(tokens):
+            for word in dict.fromkeys(words):
+                postings.setdefault(word, []).append(code)
+        return tokens, {word: np.array(codes, dtype=np.int64) for word, codes in postings.items()}
 
     @cached_property
     def ints(self) -> tuple[np.ndarray, np.ndarray]:

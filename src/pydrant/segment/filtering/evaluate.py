@@ -255,7 +255,7 @@ def _scan(cond: Any, view: _View) -> np.ndarray:
             return scan.match_value(view.column(cond.path), cond)
         case m.MatchAny():
             col = view.column(cond.path)
-            return col.rows_of(scan.match_any(col, cond.values))
+            return col.rows_at(*scan.match_any(col, cond.values))
         case m.MatchExcept():
             return scan.match_except(view.column(cond.path), cond)
         case m.MatchText():

@@ -47,8 +47,8 @@ def match_value(col: Column, cond: m.MatchValue) -> np.ndarray:
         pos = col.strings[0]
         distinct, codes = col.string_codes
         code = distinct.get(v)
-        return col.rows_of(pos[:0] if code is None else pos[codes == code])
-    return col.rows_of(pos[arr == v])
+        return col.rows_of(pos[:0]) if code is None else col.rows_at(pos, codes == code)
+    return col.rows_at(pos, np.asarray(arr == v))
 
 
 def strings_where(col: Column, test: Callable[[str], bool]) -> np.ndarray:
@@ -59,38 +59,54 @@ def strings_where(col: Column, test: Callable[[str], bool]) -> np.ndarray:
     return np.asarray(pos[hits[codes]])
 
 
-def match_any(col: Column, values: tuple[object, ...]) -> np.ndarray:
-    """Positions of values equal (same type) to one of `values`."""
+def match_any(col: Column, values: tuple[object, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the values of the type of `values`, and which of them equal one of `values`."""
     if not values:
-        return np.zeros(0, dtype=np.int64)
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
     if isinstance(values[0], str):
         pos = col.strings[0]
         distinct, codes = col.string_codes
         wanted = [distinct[s] for s in values if isinstance(s, str) and s in distinct]
-        return np.asarray(pos[isin(codes, wanted)])
+        return pos, isin(codes, wanted)
     pos, iarr = col.ints
-    return np.asarray(pos[isin(iarr, np.array(values, dtype=np.int64))])
+    return pos, isin(iarr, np.array(values, dtype=np.int64))
 
 
 def match_except(col: Column, cond: m.MatchExcept) -> np.ndarray:
     """Some value is not null and not one of the listed ones (a value of another type counts)."""
     hit = np.ones(len(col.values), dtype=bool)
     hit[col.nulls] = False
-    hit[match_any(col, cond.values)] = False
+    pos, listed = match_any(col, cond.values)
+    hit[pos[listed]] = False
     return col.rows_of(np.flatnonzero(hit))
 
 
 def match_text(col: Column, cond: m.MatchText) -> np.ndarray:
     """Without a text index Qdrant compares default word tokens of both sides."""
+    pos = col.strings[0]
     query = word_tokens(cond.text)
     if not query:
-        return col.rows_of(col.strings[0][:0])
-    wanted = set(query)
-    if cond.mode == "all":
-        return col.rows_of(strings_where(col, lambda s: wanted.issubset(word_tokens(s))))
+        return col.rows_of(pos[:0])
+    distinct, codes = col.string_codes
+    tokens, postings = col.string_tokens
+    holders = [postings.get(word) for word in dict.fromkeys(query)]
+    hits = np.zeros(len(distinct), dtype=bool)
     if cond.mode == "any":
-        return col.rows_of(strings_where(col, lambda s: not wanted.isdisjoint(word_tokens(s))))
-    return col.rows_of(strings_where(col, lambda s: contains_phrase(word_tokens(s), query)))
+        for found in holders:
+            if found is not None:
+                hits[found] = True
+    elif all(found is not None for found in holders):
+        # strings holding every word: narrow the rarest word's holders by each other word's
+        ordered = sorted((found for found in holders if found is not None), key=len)
+        common = ordered[0]
+        for found in ordered[1:]:
+            member = np.zeros(len(distinct), dtype=bool)
+            member[found] = True
+            common = common[member[common]]
+        if cond.mode == "phrase":
+            common = np.array([c for c in common.tolist() if contains_phrase(tokens[c], query)], dtype=np.int64)
+        hits[common] = True
+    return col.rows_at(pos, hits[codes])
 
 
 def contains_phrase(tokens: tuple[str, ...] | list[str], phrase: tuple[str, ...] | list[str]) -> bool:
@@ -109,12 +125,12 @@ def match_prefix(col: Column, cond: m.MatchPrefix) -> np.ndarray:
 
 def number_range(col: Column, cond: m.Range) -> np.ndarray:
     pos, arr = col.numbers
-    return col.rows_of(pos[in_bounds(arr, cond)])
+    return col.rows_at(pos, in_bounds(arr, cond))
 
 
 def datetime_range(col: Column, cond: m.DatetimeRange) -> np.ndarray:
     pos, arr = col.datetimes
-    return col.rows_of(pos[in_bounds(arr, cond)])
+    return col.rows_at(pos, in_bounds(arr, cond))
 
 
 def geo_condition(col: Column, cond: m.GeoBoundingBox | m.GeoRadius | m.GeoPolygon) -> np.ndarray:
@@ -125,7 +141,7 @@ def geo_condition(col: Column, cond: m.GeoBoundingBox | m.GeoRadius | m.GeoPolyg
         hits = geo.in_box(lat, lon, cond)
     else:
         hits = geo.in_polygon(lat, lon, cond)
-    return col.rows_of(pos[hits])
+    return col.rows_at(pos, hits)
 
 
 def values_count(raw: RawColumn, cond: m.ValuesCount) -> np.ndarray:
