@@ -38,6 +38,7 @@ from pydrant.models.query import (
 )
 from pydrant.segment.filtering.compile import compile_filter
 from pydrant.segment.filtering.paths import checked_path, values_at
+from pydrant.segment.segment import Segment
 from pydrant.segment.vector_index.distance import json_floats
 from pydrant.segment.vectors.sparse import canonical
 
@@ -588,12 +589,11 @@ def _projection(collection: Collection, with_payload: Any, with_vector: Any) -> 
 def scored_points(projection: Projection, hits: list[Hit]) -> list[dict[str, Any]]:
     """ScoredPoint records in hit order, read with one `records` call per segment."""
     scores = json_floats(np.asarray([h.score for h in hits], dtype=np.float32)).tolist()
-    rows_by_segment: dict[int, list[int]] = {}
+    rows_by_segment: dict[Segment, list[int]] = {}  # segments hash by identity
     for row, hit in enumerate(hits):
-        rows_by_segment.setdefault(id(hit.segment), []).append(row)
+        rows_by_segment.setdefault(hit.segment, []).append(row)
     out: list[Any] = [None] * len(hits)
-    for rows in rows_by_segment.values():
-        segment = hits[rows[0]].segment
+    for segment, rows in rows_by_segment.items():
         offsets = [hits[row].offset for row in rows]
         versions = segment.tracker.versions[offsets].tolist()
         extra = [{"score": scores[row], "version": version} for row, version in zip(rows, versions)]
