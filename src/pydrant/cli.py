@@ -1,4 +1,4 @@
-"""Command line: `pydrant serve [--config FILE] [--storage DIR] [--host H] [--port P]`."""
+"""Command line: `pydrant serve [--config FILE] [--storage DIR] [--host H] [--port P] [--grpc-port G]`."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--storage", type=Path, help="storage directory (default ./storage)")
     serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="HTTP port (default 6333)")
+    serve.add_argument("--grpc-port", type=int, help="gRPC port (default 6334; 0 disables gRPC)")
     return parser
 
 
@@ -31,6 +32,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         overrides["service"]["host"] = args.host
     if args.port is not None:
         overrides["service"]["http_port"] = args.port
+    if args.grpc_port is not None:
+        overrides["service"]["grpc_port"] = args.grpc_port
     try:
         settings = load_settings(args.config, overrides=overrides)
     except SettingsError as exc:

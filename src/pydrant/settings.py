@@ -24,6 +24,7 @@ class StorageSettings:
 class ServiceSettings:
     host: str
     http_port: int
+    grpc_port: int | None  # None: no gRPC server (null or 0 in the config)
     max_request_size_mb: float
     api_key: str | None
     enable_cors: bool
@@ -99,6 +100,7 @@ def _typed(raw: dict[str, Any]) -> Settings:
         service=ServiceSettings(
             host=get("service", "host", str),
             http_port=get("service", "http_port", int),
+            grpc_port=get("service", "grpc_port", int) or None,
             max_request_size_mb=get("service", "max_request_size_mb", float),
             api_key=optional_str(raw["service"]["api_key"]),
             enable_cors=get("service", "enable_cors", _as_bool),

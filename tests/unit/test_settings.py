@@ -16,6 +16,13 @@ def test_defaults() -> None:
     assert settings.service.host == "127.0.0.1"
     assert settings.service.api_key is None
     assert settings.service.enable_cors is True
+    assert settings.service.grpc_port == 6334  # Qdrant's gRPC port
+
+
+@pytest.mark.parametrize("raw", ["0", "null", ""])
+def test_grpc_port_zero_or_null_disables_grpc(raw: str) -> None:
+    assert load_settings(environ={"PYDRANT__SERVICE__GRPC_PORT": raw}).service.grpc_port is None
+    assert load_settings(environ={"PYDRANT__SERVICE__GRPC_PORT": "7334"}).service.grpc_port == 7334
 
 
 def test_file_then_env_then_overrides(tmp_path: Path) -> None:
@@ -35,6 +42,7 @@ def test_file_then_env_then_overrides(tmp_path: Path) -> None:
     ({"PYDRANT__SERVICE": "1"}, "PYDRANT__SECTION__KEY"),
     ({"PYDRANT__SERVICE__HTTP_PORT": "many"}, "service.http_port"),
     ({"PYDRANT__SERVICE__ENABLE_CORS": "maybe"}, "service.enable_cors"),
+    ({"PYDRANT__SERVICE__GRPC_PORT": "many"}, "service.grpc_port"),
 ])
 def test_bad_settings_name_the_key(environ: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError, match=message.replace(".", r"\.")):
