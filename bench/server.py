@@ -48,7 +48,7 @@ class PydrantServer:
         profiler = str(Path(__file__).with_name("profile_server.py"))
         prefix = [python, profiler, str(self.profile)] if self.profile else [python, "-m", "pydrant"]
         cmd = prefix + ["serve", "--storage", str(self.workdir / "storage"),
-                        "--host", "127.0.0.1", "--port", str(self.port)]
+                        "--host", "127.0.0.1", "--port", str(self.port), "--grpc-port", "0"]  # two servers run at once
         env = dict(os.environ, PYDRANT__LOG__LEVEL="WARNING")
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=str(REPO), env=env)

@@ -51,7 +51,7 @@ class Server:
         self.storage.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         cmd = [sys.executable, "-m", "pydrant", "serve", "--storage", str(self.storage),
-               "--host", HOST, "--port", str(self.port)]
+               "--host", HOST, "--port", str(self.port), "--grpc-port", "0"]  # no gRPC: never collide on 6334
         env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
         with open(self.log_path, "ab") as log:
             log.write(f"\n=== start {' '.join(cmd)}\n".encode())

@@ -5,10 +5,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import signal
+import socket
 from typing import Iterator
 
 import uvicorn
 
+from pydrant.api.grpc.server import GrpcServer
 from pydrant.api.rest.app import build_app
 from pydrant.service.toc import TableOfContents
 from pydrant.settings import Settings
@@ -29,6 +31,27 @@ class _Server(uvicorn.Server):
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
 
+    grpc: GrpcServer | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        # gRPC first: once /readyz answers, gRPC answers too.
+        if self.grpc is not None:
+            await self.grpc.start()
+        try:
+            await super().startup(sockets)
+        except BaseException:
+            await self.shutdown_grpc()
+            raise
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # Before the lifespan shutdown closes every collection.
+        await self.shutdown_grpc()
+        await super().shutdown(sockets)
+
+    async def shutdown_grpc(self) -> None:
+        if self.grpc is not None:
+            await self.grpc.stop(self.config.timeout_graceful_shutdown or 0)
+
 
 def serve(settings: Settings) -> int:
     logging.basicConfig(level=settings.log.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -45,6 +68,9 @@ def serve(settings: Settings) -> int:
         timeout_graceful_shutdown=10,
     )
     server = _Server(config)
+    if settings.service.grpc_port is not None:
+        server.grpc = GrpcServer(toc, settings.service.host, settings.service.grpc_port,
+                                 int(settings.service.max_request_size_mb * 1024 * 1024), settings.service.api_key)
     log.info("pydrant listening on http://%s:%d, storage %s", settings.service.host, settings.service.http_port, settings.storage.storage_path)
     try:
         # Uvicorn handles SIGTERM/SIGINT: stops accepting, finishes requests, runs the app's

@@ -35,7 +35,8 @@ def free_port() -> int:
 class ServerProcess:
     """One `python -m pydrant serve` process bound to a storage dir; restartable on the same dir.
 
-    Each start picks a fresh free port, since the old one may linger in TIME_WAIT after kill -9.
+    Each start picks fresh free ports (HTTP and gRPC), since the old ones may linger in
+    TIME_WAIT after kill -9, and parallel servers must never share gRPC's default 6334.
     """
 
     def __init__(
@@ -51,6 +52,7 @@ class ServerProcess:
         self.extra_env = dict(env or {})
         self.config_file = config_file
         self.port: int | None = None
+        self.grpc_port: int | None = None
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -68,7 +70,7 @@ class ServerProcess:
 
     def command(self, port: int) -> list[str]:
         cmd = [sys.executable, "-m", "pydrant", "serve", "--storage", str(self.storage_dir),
-               "--host", HOST, "--port", str(port)]
+               "--host", HOST, "--port", str(port), "--grpc-port", str(self.grpc_port or 0)]
         if self.config_file is not None:
             cmd += ["--config", str(self.config_file)]
         return cmd
@@ -79,6 +81,9 @@ class ServerProcess:
             raise ServerError(f"server pid {self.pid} is already running")
         self.storage_dir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
+        self.grpc_port = free_port()
+        while self.grpc_port == self.port:
+            self.grpc_port = free_port()
         env = dict(os.environ)
         env.update(self.extra_env)
         env["PYTHONUNBUFFERED"] = "1"

@@ -1,0 +1,83 @@
+"""Run RPCs: api-key check, the blocking work in a thread pool (never on the event loop), and
+errors as gRPC statuses (pydrant's kinds by status.py's table, anything else INTERNAL, logged)."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Awaitable, Callable, Iterable, Mapping
+
+import grpc
+from google.protobuf.message import Message
+
+from pydrant.api.grpc.rest_call import Rpc
+from pydrant.api.grpc.status import code_for
+from pydrant.errors import PydrantError
+from pydrant.service.toc import TableOfContents
+
+log = logging.getLogger("pydrant.grpc")
+
+Method = Callable[[Message, Any], Awaitable[Message]]
+# As the REST threadpool: writes waiting for fsyncs or `wait=true` must not starve reads.
+THREADS = 40
+
+
+class Dispatcher:
+    def __init__(self, toc: TableOfContents, api_key: str | None) -> None:
+        self.toc = toc
+        self._key = None if api_key is None else api_key.encode()
+        self.pool = ThreadPoolExecutor(THREADS, thread_name_prefix="pydrant-grpc")
+
+    def servicer(self, service: str, methods: Iterable[str], rpcs: Mapping[str, Rpc], public: bool = False) -> object:
+        """An object with one coroutine per method of `service` (what the generated
+        `add_*Servicer_to_server` functions look up by name)."""
+        servicer = _Servicer()
+        for name in methods:
+            rpc = rpcs.get(name)
+            method = self._method(rpc, public) if rpc is not None else self._unimplemented(f"{service}/{name}")
+            setattr(servicer, name, method)
+        return servicer
+
+    def _method(self, rpc: Rpc, public: bool) -> Method:
+        async def method(request: Message, context: Any) -> Message:
+            if not public:
+                await self._authorize(context)
+            try:
+                return await asyncio.get_running_loop().run_in_executor(self.pool, rpc.run, self.toc, request)
+            except PydrantError as exc:
+                code, message = code_for(exc), exc.message
+            except RecursionError:  # a filter or payload nested past what recursive code can walk
+                code = grpc.StatusCode.INVALID_ARGUMENT
+                message = "Format error in gRPC request: recursion limit exceeded: the request (a filter or a payload) nests too deeply"
+            except Exception as exc:  # our bug: logged with its traceback
+                log.exception("internal error in gRPC %s", type(request).__name__)
+                code, message = grpc.StatusCode.INTERNAL, f"Service internal error: {type(exc).__name__}: {exc}"
+            await context.abort(code, message)  # raises: the RPC ends with this status
+            raise AssertionError("unreachable")
+
+        return method
+
+    def _unimplemented(self, full_name: str) -> Method:
+        async def method(request: Message, context: Any) -> Message:
+            await self._authorize(context)
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, f"Not supported by pydrant: gRPC method {full_name} is not implemented")
+            raise AssertionError("unreachable")
+
+        return method
+
+    async def _authorize(self, context: Any) -> None:
+        if self._key is None:
+            return
+        for name, value in context.invocation_metadata() or ():
+            if name == "api-key":
+                given = value.encode() if isinstance(value, str) else value
+                if hmac.compare_digest(given, self._key):
+                    return
+                break
+        await context.abort(grpc.StatusCode.UNAUTHENTICATED, "Unauthorized: invalid or missing api-key")
+
+
+class _Servicer:
+    """Attributes are set per method by Dispatcher.servicer."""
