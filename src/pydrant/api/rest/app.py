@@ -1,26 +1,15 @@
-"""The ASGI application: the route table and the one wrapper every handler goes through."""
+"""The ASGI application: the route table, which handlers may run on the event loop, and wiring."""
 
 from __future__ import annotations
 
-import contextlib
-import time
-from typing import Any, AsyncIterator, Callable
-
 import msgspec
-from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
-from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.types import ASGIApp
 
-from pydrant.api.rest import envelope, routes_collections as col, routes_points as pts, routes_query as qry, routes_service as svc
-from pydrant.api.rest.context import RequestContext
-from pydrant.errors import MalformedJson, PayloadTooLarge, PydrantError
+from pydrant.api.rest import routes_collections as col, routes_points as pts, routes_query as qry, routes_service as svc
+from pydrant.api.rest.asgi import JSON, TEXT, Api, Endpoint, Handler, Mode, RestApp, Static
+from pydrant.api.rest.router import Router
 from pydrant.service.toc import TableOfContents
-
-Handler = Callable[[RequestContext], Any]
 
 C = "/collections/{collection_name}"
 ROUTES: list[tuple[str, str, Handler]] = [
@@ -59,8 +48,12 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", C + "/points/search/matrix/offsets", qry.matrix_offsets),
 ]
 
-# Reads that are short and never block on I/O: run on the event loop (see RestApp.endpoint).
+# Short reads: always on the event loop (asgi.Mode.INLINE), a threadpool hop costs more than
+# they do. They do no I/O, but can wait for locks: the collection read lock (see below) and the
+# table of contents' lock, which a collection create or delete holds across its fsyncs.
 INLINE_READS: set[Handler] = {
+    svc.cluster,
+    svc.unsupported,
     col.list_collections,
     col.collection_exists,
     col.collection_info,
@@ -70,6 +63,24 @@ INLINE_READS: set[Handler] = {
     pts.get_point,
     pts.count_points,
 }
+
+# Reads that can be long (vector search, scroll, facet, matrix): on the event loop while the
+# server serves a single connection, saving the threadpool hop; in the threadpool when requests
+# overlap or alternate between clients, so concurrent clients use every core (numpy and faiss
+# release the GIL). See RestApp._alone. They take the collection read lock, which waits while
+# the update worker applies a batch or the optimizer swaps segments; the RW lock has no
+# non-blocking attempt, so a read on the loop can hold it for that long (as INLINE_READS can).
+ADAPTIVE_READS: set[Handler] = {
+    pts.scroll_points,
+    pts.facet,
+    qry.query_points,
+    qry.query_batch,
+    qry.query_groups,
+    qry.matrix_pairs,
+    qry.matrix_offsets,
+}
+
+HEALTH_PATHS = ("/healthz", "/livez", "/readyz")
 
 UNSUPPORTED_PATHS: list[tuple[str, str]] = [
     # Endpoints of the contract that pydrant does not implement: they answer a clear 400.
@@ -108,79 +119,35 @@ UNSUPPORTED_PATHS: list[tuple[str, str]] = [
 ]
 
 
-class RestApp:
-    def __init__(self, toc: TableOfContents, max_body_bytes: int, api_key: str | None) -> None:
-        self.toc = toc
-        self.max_body_bytes = max_body_bytes
-        self.api_key = api_key
-
-    async def _read_body(self, request: Request) -> bytes:
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            raise PayloadTooLarge(f"JSON payload ({declared} bytes) is larger than allowed (limit: {self.max_body_bytes} bytes).")
-        chunks = []
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                raise PayloadTooLarge(f"JSON payload is larger than allowed (limit: {self.max_body_bytes} bytes).")
-            chunks.append(chunk)
-        return b"".join(chunks)
-
-    def endpoint(self, handler: Handler, inline: bool = False) -> Callable[[Request], Any]:
-        """`inline` handlers (short reads) run on the event loop: a threadpool hop costs more
-        than they do, and they never wait for I/O. Writes always go to the threadpool (they
-        wait for fsyncs and the update worker)."""
-        async def run(request: Request) -> Response:
-            started = time.perf_counter()
-            try:
-                if self.api_key is not None and request.headers.get("api-key") != self.api_key and request.url.path not in ("/healthz", "/livez", "/readyz"):
-                    return envelope.error("Unauthorized: invalid or missing api-key", 401, started)
-                if b"%2f" in request.scope.get("raw_path", b"").lower():
-                    # A name never contains `/`: an encoded slash must not reach another route.
-                    return envelope.error(f"Not found: no route for {request.method} {request.url.path}", 404, started)
-                body = await self._read_body(request)
-                ctx = RequestContext(self.toc, dict(request.path_params), dict(request.query_params), body)
-                result = handler(ctx) if inline else await run_in_threadpool(handler, ctx)
-                return envelope.ok(result, started)
-            except PydrantError as exc:
-                return envelope.from_exception(exc, started)
-            except RecursionError:  # a filter or body nested past what recursive code can walk
-                return envelope.from_exception(MalformedJson("recursion limit exceeded: the request (a filter or a payload) nests too deeply"), started)
-            except Exception as exc:  # our bug: logged with traceback, reported as 500
-                return envelope.from_exception(exc, started)
-
-        return run
+def mode_of(handler: Handler) -> Mode:
+    if handler in INLINE_READS:
+        return Mode.INLINE
+    return Mode.ADAPTIVE if handler in ADAPTIVE_READS else Mode.THREAD
 
 
-def _health(request: Request) -> Response:
-    return PlainTextResponse(f"{request.url.path.strip('/')} check passed")
+def build_router() -> Router[Endpoint]:
+    """Routes in Starlette's order (API, unsupported, health, root); GET routes answer HEAD too."""
+    router: Router[Endpoint] = Router()
+
+    def add(method: str, path: str, endpoint: Endpoint) -> None:
+        router.add(method, path, endpoint)
+        if method == "GET":
+            router.add("HEAD", path, endpoint)
+
+    for method, path, handler in ROUTES:
+        add(method, path, Api(handler, mode_of(handler)))
+    for method, path in UNSUPPORTED_PATHS:
+        add(method, path, Api(svc.unsupported, mode_of(svc.unsupported)))
+    for path in HEALTH_PATHS:
+        add("GET", path, Static(TEXT, svc.health_text(path).encode()))
+    # Qdrant answers GET / without the envelope and without an api-key.
+    add("GET", "/", Static(JSON, msgspec.json.encode(svc.root())))
+    return router
 
 
-def build_app(toc: TableOfContents, max_body_bytes: int, api_key: str | None = None, enable_cors: bool = True) -> Starlette:
-    rest = RestApp(toc, max_body_bytes, api_key)
-    routes = [
-        Route(path, rest.endpoint(handler, inline=handler in INLINE_READS), methods=[method]) for method, path, handler in ROUTES
-    ]
-    routes += [Route(path, rest.endpoint(svc.unsupported), methods=[method]) for method, path in UNSUPPORTED_PATHS]
-    routes += [Route(p, _health, methods=["GET"]) for p in ("/healthz", "/livez", "/readyz")]
-    routes.append(Route("/", lambda request: envelope.JsonBytes(msgspec.json.encode(svc.root(None))), methods=["GET"]))  # type: ignore[arg-type]
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        # Uvicorn re-raises SIGTERM/SIGINT after its shutdown, so the flush must happen here.
-        await run_in_threadpool(toc.close)
-
-    middleware = [Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"])] if enable_cors else []
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
-
-    async def not_found(request: Request, exc: Exception) -> Response:
-        return envelope.error(f"Not found: no route for {request.method} {request.url.path}", 404, time.perf_counter())
-
-    async def method_not_allowed(request: Request, exc: Exception) -> Response:
-        return envelope.error(f"Method {request.method} is not allowed for {request.url.path}", 405, time.perf_counter())
-
-    app.add_exception_handler(404, not_found)
-    app.add_exception_handler(405, method_not_allowed)
+def build_app(toc: TableOfContents, max_body_bytes: int, api_key: str | None = None, enable_cors: bool = True) -> ASGIApp:
+    app: ASGIApp = RestApp(toc, build_router(), max_body_bytes, api_key)
+    if enable_cors:
+        # Starlette's middleware answers preflights and adds the CORS headers to every answer.
+        app = CORSMiddleware(app, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"])
     return app

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 from pydrant.collection.collection import Collection, UpdateResult
 from pydrant.collection.convert import decode_json
@@ -14,12 +14,23 @@ WRITE_ORDERINGS = ("weak", "medium", "strong")
 MAX_WAIT_SECONDS = 86_400
 
 
-@dataclass
 class RequestContext:
-    toc: TableOfContents
-    path: dict[str, str]
-    query: dict[str, str]
-    body: bytes
+    __slots__ = ("toc", "path", "query_string", "body", "_query")
+
+    def __init__(self, toc: TableOfContents, path: dict[str, str], query_string: bytes, body: bytes) -> None:
+        self.toc = toc
+        self.path = path
+        self.query_string = query_string
+        self.body = body
+        self._query: dict[str, str] | None = None
+
+    @property
+    def query(self) -> dict[str, str]:
+        """Query parameters, parsed on first use (most reads have none); a repeated key keeps
+        its last value, blank values are kept (as Starlette's `dict(request.query_params)`)."""
+        if self._query is None:
+            self._query = dict(parse_qsl(self.query_string.decode("latin-1"), keep_blank_values=True)) if self.query_string else {}
+        return self._query
 
     def json(self) -> Any:
         """The body decoded as JSON (an empty body is an empty object, as for Qdrant's optional bodies)."""

@@ -1,4 +1,5 @@
-"""Response envelopes and the one table that maps error kinds to HTTP statuses."""
+"""Response envelopes (JSON bytes, one msgspec encode each) and the one table that maps error
+kinds to HTTP statuses."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import time
 from typing import Any
 
 import msgspec
-from starlette.responses import Response
 
 from pydrant import errors
 
@@ -28,10 +28,6 @@ STATUS_BY_KIND: dict[type[errors.PydrantError], int] = {
 _encoder = msgspec.json.Encoder()
 
 
-class JsonBytes(Response):
-    media_type = "application/json"
-
-
 def status_for(exc: errors.PydrantError) -> int:
     for kind in type(exc).__mro__:
         if kind in STATUS_BY_KIND:
@@ -39,18 +35,17 @@ def status_for(exc: errors.PydrantError) -> int:
     return 500
 
 
-def ok(result: Any, started: float) -> Response:
-    body = _encoder.encode({"result": result, "status": "ok", "time": time.perf_counter() - started})
-    return JsonBytes(body)
+def ok(result: Any, started: float) -> bytes:
+    return _encoder.encode({"result": result, "status": "ok", "time": time.perf_counter() - started})
 
 
-def error(message: str, status_code: int, started: float) -> Response:
-    body = _encoder.encode({"status": {"error": message}, "time": time.perf_counter() - started})
-    return JsonBytes(body, status_code=status_code)
+def error(message: str, started: float) -> bytes:
+    return _encoder.encode({"status": {"error": message}, "time": time.perf_counter() - started})
 
 
-def from_exception(exc: BaseException, started: float) -> Response:
+def from_exception(exc: BaseException, started: float) -> tuple[int, bytes]:
+    """(status, body) of an error answer."""
     if isinstance(exc, errors.PydrantError):
-        return error(exc.message, status_for(exc), started)
+        return status_for(exc), error(exc.message, started)
     log.exception("internal error", exc_info=exc)
-    return error(f"Service internal error: {type(exc).__name__}: {exc}", 500, started)
+    return 500, error(f"Service internal error: {type(exc).__name__}: {exc}", started)

@@ -12,14 +12,15 @@ from pydrant.errors import Unsupported
 QDRANT_API_VERSION = "1.19.0"
 
 
-def root(ctx: RequestContext) -> Any:
+def root() -> Any:
     """Qdrant answers GET / without the usual envelope; the title is Qdrant's so that tools which
     check it accept pydrant, and `commit` names pydrant and its version."""
     return {"title": "qdrant - vector search engine", "version": QDRANT_API_VERSION, "commit": f"pydrant-{__version__}"}
 
 
-def health_text(ctx: RequestContext) -> str:
-    return "healthz check passed"
+def health_text(path: str) -> str:
+    """The plain-text answer of a health probe (`/healthz` -> "healthz check passed")."""
+    return f"{path.strip('/')} check passed"
 
 
 def cluster(ctx: RequestContext) -> Any:

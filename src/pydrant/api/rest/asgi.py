@@ -1,0 +1,212 @@
+"""The raw ASGI request cycle: route, api-key, body limit, inline or threadpool run, envelope.
+
+Per request: one route lookup, one header scan, the body as received (no copy when it comes in
+one message), one msgspec encode, two ASGI messages with two headers. Starlette's Request,
+routing and Response cost more than a small search (docs/benchmarks.md, "REST layer overhead");
+its URL and RedirectResponse remain on rare paths only (404/405 messages, trailing-slash
+redirects), where they keep the previous answers exactly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import hmac
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Callable, Union
+
+from starlette.datastructures import URL
+from starlette.responses import RedirectResponse
+from starlette.types import Receive, Scope, Send
+
+from pydrant.api.rest import envelope
+from pydrant.api.rest.context import RequestContext
+from pydrant.api.rest.router import Router, segments_of
+from pydrant.errors import MalformedJson, PayloadTooLarge, PydrantError
+from pydrant.service.toc import TableOfContents
+
+Handler = Callable[[RequestContext], Any]
+
+JSON = b"application/json"
+TEXT = b"text/plain; charset=utf-8"
+# As Starlette's (anyio's) default: writes waiting for fsyncs or `wait=true` must not starve reads.
+THREADS = 40
+
+class Mode(enum.Enum):
+    INLINE = "inline"  # always on the event loop: shorter than a threadpool hop
+    ADAPTIVE = "adaptive"  # on the loop while the server serves only this connection (RestApp._alone)
+    THREAD = "thread"  # always in the threadpool: writes wait for fsyncs and the update worker
+
+
+@dataclass(frozen=True, slots=True)
+class Api:
+    """An API endpoint: api-key, body limit, handler, Qdrant's envelope."""
+
+    handler: Handler
+    mode: Mode
+
+
+@dataclass(frozen=True, slots=True)
+class Static:
+    """A fixed answer without api-key or envelope (GET /, health probes)."""
+
+    content_type: bytes
+    body: bytes
+
+
+Endpoint = Union[Api, Static]
+
+
+async def answer(send: Send, status: int, body: bytes, content_type: bytes = JSON) -> None:
+    await send({
+        "type": "http.response.start",
+        "status": status,
+        # a fresh list per answer: CORSMiddleware appends its headers to it
+        "headers": [(b"content-length", b"%d" % len(body)), (b"content-type", content_type)],
+    })
+    await send({"type": "http.response.body", "body": body})
+
+
+class RestApp:
+    def __init__(self, toc: TableOfContents, router: Router[Endpoint], max_body_bytes: int, api_key: str | None) -> None:
+        self.toc = toc
+        self.router = router
+        self.max_body_bytes = max_body_bytes
+        self.check_key = api_key is not None
+        # Headers are bytes; a key that latin-1 cannot encode can match no header (as before,
+        # when headers were decoded as latin-1 and compared with the key).
+        self._key: bytes | None = None
+        if api_key is not None:
+            try:
+                self._key = api_key.encode("latin-1")
+            except UnicodeEncodeError:
+                self._key = None
+        self._pool = ThreadPoolExecutor(THREADS, thread_name_prefix="pydrant-rest")
+        self._in_flight = 0  # HTTP requests between arrival and end, this one included
+        self._last_client: Any = None  # the connection (peer address) of the last request started
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            client = scope.get("client")
+            same_connection = client is not None and client == self._last_client
+            self._last_client = client
+            self._in_flight += 1
+            try:
+                await self._http(scope, receive, send, same_connection)
+            finally:
+                self._in_flight -= 1
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+        else:  # websocket: no such routes; closing before accept makes uvicorn answer 403
+            await send({"type": "websocket.close", "code": 1000, "reason": ""})
+
+    def _alone(self, same_connection: bool) -> bool:
+        """Whether an adaptive read may run on the loop: no other request is in flight, and the
+        request before this one came from the same connection.
+
+        The second condition sees overlap that the counter cannot: while a read runs on the
+        loop, requests from other clients wait unparsed in their sockets, and each would start
+        after it ended with the counter at zero. Two busy clients would then take turns on the
+        loop, one core between them. A single client (one keep-alive connection) always runs
+        inline; a request following another client's goes to the threadpool."""
+        return same_connection and self._in_flight == 1
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send, same_connection: bool) -> None:
+        started = time.perf_counter()
+        method: str = scope["method"]
+        segments = segments_of(scope["path"])
+        found = None if segments is None else self.router.match(method, segments)
+        if found is None:
+            await self._no_route(scope, receive, send, segments, started)
+            return
+        endpoint, params = found
+        if isinstance(endpoint, Static):
+            await answer(send, 200, endpoint.body, endpoint.content_type)
+            return
+        try:
+            key = declared = None
+            for name, value in scope["headers"]:
+                if name == b"content-length":
+                    declared = value if declared is None else declared
+                elif name == b"api-key":
+                    key = value if key is None else key
+            if self.check_key and (key is None or self._key is None or not hmac.compare_digest(key, self._key)):
+                status, body = 401, envelope.error("Unauthorized: invalid or missing api-key", started)
+            elif b"%" in (raw := scope.get("raw_path") or b"") and b"%2f" in raw.lower():
+                # A name never contains `/`: an encoded slash must not reach another route.
+                status, body = 404, envelope.error(f"Not found: no route for {method} {URL(scope=scope).path}", started)
+            else:
+                payload = await self._read_body(receive, declared)
+                if payload is None:
+                    return  # the client went away: nobody to answer
+                ctx = RequestContext(self.toc, params, scope["query_string"], payload)
+                mode = endpoint.mode
+                if mode is Mode.INLINE or (mode is Mode.ADAPTIVE and self._alone(same_connection)):
+                    result = endpoint.handler(ctx)
+                else:
+                    result = await asyncio.get_running_loop().run_in_executor(self._pool, endpoint.handler, ctx)
+                status, body = 200, envelope.ok(result, started)
+        except PydrantError as exc:
+            status, body = envelope.from_exception(exc, started)
+        except RecursionError:  # a filter or body nested past what recursive code can walk
+            error = MalformedJson("recursion limit exceeded: the request (a filter or a payload) nests too deeply")
+            status, body = envelope.from_exception(error, started)
+        except Exception as exc:  # our bug: logged with traceback, reported as 500
+            status, body = envelope.from_exception(exc, started)
+        await answer(send, status, body)
+
+    async def _read_body(self, receive: Receive, declared: bytes | None) -> bytes | None:
+        """The whole body, refused past the limit by its declared length or as it streams in;
+        None when the client disconnects."""
+        limit = self.max_body_bytes
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise PayloadTooLarge(f"JSON payload ({declared.decode()} bytes) is larger than allowed (limit: {limit} bytes).")
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return None
+            chunk: bytes = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(f"JSON payload is larger than allowed (limit: {limit} bytes).")
+            if not message.get("more_body", False):
+                if not chunks:
+                    return chunk  # the usual case: the whole body in one message, no copy
+                chunks.append(chunk)
+                return b"".join(chunks)
+            chunks.append(chunk)
+
+    async def _no_route(self, scope: Scope, receive: Receive, send: Send, segments: list[str] | None, started: float) -> None:
+        """405 when another method has this path, Starlette's trailing-slash redirect, else 404."""
+        method, path = scope["method"], scope["path"]
+        if segments is not None and self.router.allows_path(segments):
+            await answer(send, 405, envelope.error(f"Method {method} is not allowed for {URL(scope=scope).path}", started))
+            return
+        if path != "/" and path.endswith("/"):
+            stripped = segments_of(path.rstrip("/"))
+            if stripped is not None and self.router.allows_path(stripped):
+                target = URL(scope={**scope, "path": path.rstrip("/")})
+                await RedirectResponse(url=str(target))(scope, receive, send)
+                return
+        await answer(send, 404, envelope.error(f"Not found: no route for {method} {URL(scope=scope).path}", started))
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                try:
+                    # Uvicorn re-raises SIGTERM/SIGINT after its shutdown, so the flush must happen here.
+                    await asyncio.get_running_loop().run_in_executor(self._pool, self.toc.close)
+                except BaseException as exc:
+                    await send({"type": "lifespan.shutdown.failed", "message": repr(exc)})
+                    raise
+                self._pool.shutdown(wait=False)
+                await send({"type": "lifespan.shutdown.complete"})
+                return
