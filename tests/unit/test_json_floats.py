@@ -82,3 +82,19 @@ def test_small_and_large_arrays_format_alike() -> None:
     assert json_floats(np.zeros((0, 4), dtype=np.float32)).shape == (0, 4)
     assert json_floats(np.float32(0.1)).tolist() == 0.1
     assert json_floats(np.array([0.1, -0.0, 1e-3], dtype=np.float32)).tolist() == [0.1, -0.0, 0.001]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(width=32, allow_nan=False, allow_infinity=False))
+def test_every_float32_prints_as_its_shortest_decimal(value: float) -> None:
+    """Qdrant prints f32 with the shortest decimal that reads back as the same f32, at every
+    magnitude (tiny, subnormal and huge values included), e.g. 3.5635947e-14, not the
+    float64 cast 3.5635946640409297e-14."""
+    import msgspec
+
+    x32 = np.float32(value)
+    for out in (json_floats(np.array([x32]))[0], json_floats(np.full(64, x32))[0]):
+        assert np.float32(out) == x32
+        printed = msgspec.json.encode(float(out)).decode()
+        if x32 != 0:
+            assert float(printed) == float(str(x32)), (printed, str(x32))

@@ -303,8 +303,11 @@ def _value(raw: Any, spec: VectorSpec, where: str) -> Any:
 
 def _finite(values: Any, where: str) -> np.ndarray:
     """A query vector as float32, refusing what float32 cannot hold (as upsert does)."""
-    with np.errstate(over="ignore"):
-        array = np.asarray(values, dtype=np.float32)
+    try:
+        with np.errstate(over="ignore"):
+            array = np.asarray(values, dtype=np.float32)
+    except OverflowError:  # an integer literal too large even for float64
+        array = np.array([np.inf], dtype=np.float32)
     if not np.isfinite(array).all():
         raise MalformedJson(f"{where}: vector values must be finite numbers within float32 range")
     return array

@@ -144,7 +144,7 @@ def _json_float_list(values: list[float]) -> list[float]:
             continue
         exp10 = math.floor(math.log10(abs(x)))
         if not -14 < exp10 < 14:
-            out.append(x)
+            out.append(_shortest(x))
             continue
         for digits in (6, 7, 8, 9):
             scale_exp = digits - 1 - exp10
@@ -158,8 +158,14 @@ def _json_float_list(values: list[float]) -> list[float]:
                 out.append(cand)
                 break
         else:
-            out.append(x)
+            out.append(_shortest(x))
     return out
+
+
+def _shortest(x: float) -> float:
+    """The double nearest to the shortest decimal that reads back as float32 `x` (numpy's
+    float32 repr): for the rare values the digit search above does not settle."""
+    return float(str(np.float32(x)))
 
 
 def _json_floats_vectorised(x32: np.ndarray) -> np.ndarray:
@@ -185,4 +191,7 @@ def _json_floats_vectorised(x32: np.ndarray) -> np.ndarray:
         ok = todo & (cand.astype(np.float32) == x32)
         out[ok] = cand[ok]
         todo &= ~ok
+    rest = np.flatnonzero(todo | (finite & ~usable))
+    if rest.shape[0]:
+        out[rest] = [_shortest(v) for v in x[rest].tolist()]
     return out
