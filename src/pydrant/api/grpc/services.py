@@ -80,5 +80,3 @@ QDRANT: dict[str, Rpc] = {
 
 # Snapshots (every method): UNIMPLEMENTED, as the REST snapshot endpoints refuse.
 SNAPSHOTS: dict[str, Rpc] = {}
-
-PUBLIC = {"HealthCheck"}
