@@ -343,3 +343,19 @@ def test_single_valued_keys_everywhere() -> None:
     assert_exact(segment)
     segment.set_payloads(np.array([7]), [{"bucket": [1, 2], "city": 3}], 2)  # no longer one value each
     assert_exact(segment)
+
+
+def test_string_lookups_are_built_on_second_use() -> None:
+    """A column scanned once (e.g. between two writes) is not worth its distinct-string table or
+    word postings; a cached column builds them when a second query asks, and answers the same."""
+    world = World(n=300)
+    segment = world.segment
+    for raw, lookup in [({"must": [{"key": "city", "match": {"any": ["Oslo", "Lima"]}}]}, "string_codes"),
+                        ({"must": [{"key": "title", "match": {"text": "apple"}}]}, "string_tokens")]:
+        compiled = compile_filter(raw)
+        first = evaluate(compiled, segment)
+        column = segment.column_cache.get(("column", compiled.must[0].path), segment.payload_version)  # type: ignore[union-attr]
+        assert column is not None and column.shared and lookup not in column.__dict__
+        assert evaluate(compiled, segment).tolist() == first.tolist()
+        assert lookup in column.__dict__
+        assert evaluate(compiled, segment).tolist() == first.tolist()

@@ -31,12 +31,16 @@ class Column:
 
     Typed parts are (positions into `values`, numpy array) pairs, built on first use; a value of
     another type is simply absent from a part, so it never matches a condition of that type.
-    `rows=None` means every payload, in order. A column of every payload may be cached and
-    shared by concurrent filters (see `ColumnCache`): its arrays are never written after they
-    are built, and callers must not write them either.
+    `rows=None` means every payload, in order. A `shared` column is cached and used by many
+    filters, concurrently too (see `ColumnCache`): string conditions on it build lookup
+    structures (distinct strings, word postings) instead of scanning every value, see
+    `use_lookup`. Arrays of a column are never written after they are built, and callers must
+    not write them either.
     """
 
-    def __init__(self, payloads: Sequence[dict[str, Any] | None], rows: list[int] | None, path: Path) -> None:
+    def __init__(self, payloads: Sequence[dict[str, Any] | None], rows: list[int] | None, path: Path, shared: bool = False) -> None:
+        self.shared = shared
+        self._lookups_asked: dict[str, int] = {}
         row_payloads = _row_payloads(payloads, rows)
         n = len(row_payloads)
         if len(path) == 1:
@@ -62,6 +66,19 @@ class Column:
         self.owners = np.repeat(np.arange(n, dtype=np.int64), counts)
         self.n_rows = n
         self.dense = False  # one value per row, value i in row i
+
+    def use_lookup(self, name: str) -> bool:
+        """Whether to answer through the lookup property `name` ("string_codes",
+        "string_tokens") rather than a scan of every value: on a shared column, once it is built
+        or asked for a second time. Building one costs about two scans, so a column used once
+        (a subset, or a segment between two writes) scans. Concurrent askers may lose a count,
+        which only delays the build."""
+        if not self.shared:
+            return False
+        if name in self.__dict__:
+            return True
+        asked = self._lookups_asked[name] = self._lookups_asked.get(name, 0) + 1
+        return asked > 1
 
     def rows_of(self, positions: np.ndarray) -> np.ndarray:
         """Bool mask over rows owning at least one of the value `positions`."""

@@ -83,7 +83,9 @@ class _View:
     def column(self, path: Path) -> Column:
         col = self._columns.get(path)
         if col is None:
-            col = self._columns[path] = self.extract(("column", path), lambda rows: Column(self.ctx.payloads, rows, path))
+            col = self._columns[path] = self.extract(
+                ("column", path), lambda rows: Column(self.ctx.payloads, rows, path, shared=rows is None and self.cache is not None)
+            )
         return col
 
     def raw(self, path: Path) -> RawColumn:

@@ -44,19 +44,19 @@ def match_value(col: Column, cond: m.MatchValue) -> np.ndarray:
     elif isinstance(v, int):
         pos, arr = col.ints
     else:
-        pos = col.strings[0]
-        distinct, codes = col.string_codes
-        code = distinct.get(v)
-        return col.rows_of(pos[:0]) if code is None else col.rows_at(pos, codes == code)
+        pos, arr = col.strings
+        if col.use_lookup("string_codes"):
+            distinct, codes = col.string_codes
+            code = distinct.get(v)
+            return col.rows_of(pos[:0]) if code is None else col.rows_at(pos, codes == code)
     return col.rows_at(pos, np.asarray(arr == v))
 
 
-def strings_where(col: Column, test: Callable[[str], bool]) -> np.ndarray:
-    """Positions of the strings passing `test`, which runs once per distinct string."""
-    pos = col.strings[0]
+def distinct_where(col: Column, test: Callable[[str], bool]) -> np.ndarray:
+    """Which strings pass `test` (a mask aligned with `strings`), run once per distinct string."""
     distinct, codes = col.string_codes
     hits = np.fromiter((test(s) for s in distinct), dtype=bool, count=len(distinct))
-    return np.asarray(pos[hits[codes]])
+    return np.asarray(hits[codes])
 
 
 def match_any(col: Column, values: tuple[object, ...]) -> tuple[np.ndarray, np.ndarray]:
@@ -64,7 +64,10 @@ def match_any(col: Column, values: tuple[object, ...]) -> tuple[np.ndarray, np.n
     if not values:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
     if isinstance(values[0], str):
-        pos = col.strings[0]
+        pos, arr = col.strings
+        if not col.use_lookup("string_codes"):
+            listed = set(values)
+            return pos, np.fromiter((s in listed for s in arr), dtype=bool, count=len(arr))
         distinct, codes = col.string_codes
         wanted = [distinct[s] for s in values if isinstance(s, str) and s in distinct]
         return pos, isin(codes, wanted)
@@ -87,14 +90,24 @@ def match_text(col: Column, cond: m.MatchText) -> np.ndarray:
     query = word_tokens(cond.text)
     if not query:
         return col.rows_of(pos[:0])
+    if not col.use_lookup("string_tokens"):
+        arr = col.strings[1]
+        wanted = set(query)
+        if cond.mode == "all":
+            hits = [wanted.issubset(word_tokens(s)) for s in arr]
+        elif cond.mode == "any":
+            hits = [not wanted.isdisjoint(word_tokens(s)) for s in arr]
+        else:
+            hits = [contains_phrase(word_tokens(s), query) for s in arr]
+        return col.rows_at(pos, np.array(hits, dtype=bool))
     distinct, codes = col.string_codes
     tokens, postings = col.string_tokens
     holders = [postings.get(word) for word in dict.fromkeys(query)]
-    hits = np.zeros(len(distinct), dtype=bool)
+    found_codes = np.zeros(len(distinct), dtype=bool)
     if cond.mode == "any":
         for found in holders:
             if found is not None:
-                hits[found] = True
+                found_codes[found] = True
     elif all(found is not None for found in holders):
         # strings holding every word: narrow the rarest word's holders by each other word's
         ordered = sorted((found for found in holders if found is not None), key=len)
@@ -105,8 +118,8 @@ def match_text(col: Column, cond: m.MatchText) -> np.ndarray:
             common = common[member[common]]
         if cond.mode == "phrase":
             common = np.array([c for c in common.tolist() if contains_phrase(tokens[c], query)], dtype=np.int64)
-        hits[common] = True
-    return col.rows_at(pos, hits[codes])
+        found_codes[common] = True
+    return col.rows_at(pos, found_codes[codes])
 
 
 def contains_phrase(tokens: tuple[str, ...] | list[str], phrase: tuple[str, ...] | list[str]) -> bool:
@@ -119,8 +132,11 @@ def contains_phrase(tokens: tuple[str, ...] | list[str], phrase: tuple[str, ...]
 
 
 def match_prefix(col: Column, cond: m.MatchPrefix) -> np.ndarray:
+    pos, arr = col.strings
     prefix = cond.prefix
-    return col.rows_of(strings_where(col, lambda s: s.startswith(prefix)))
+    if col.use_lookup("string_codes"):
+        return col.rows_at(pos, distinct_where(col, lambda s: s.startswith(prefix)))
+    return col.rows_at(pos, np.fromiter((s.startswith(prefix) for s in arr), dtype=bool, count=len(arr)))
 
 
 def number_range(col: Column, cond: m.Range) -> np.ndarray:
