@@ -355,6 +355,7 @@ def test_bad_requests(rest: RestClient, dense: Any, mixed: str) -> None:
     assert "positive" in rest.error("POST", path, 400, json={"query": {"recommend": {"negative": [1]}}})
     assert "12345" in rest.error("POST", path, 404, json={"query": 12345})
     assert "formula" in rest.error("POST", path, 400, json={"prefetch": [{"query": [0.1] * DIM}], "query": {"formula": {"sum": []}}})
+    assert "formula" in rest.error("POST", path, 400, json={"prefetch": [{"query": [0.1] * DIM}], "query": {"formula": {"sum": []}, "defaults": {}}})
     rest.error("POST", "/collections/does_not_exist/points/query", 404, json={"query": [0.1] * DIM})
     assert "searches[1]" in rest.error("POST", f"{path}/batch", 400, json={"searches": [{"query": [0.1] * DIM}, {"query": [0.1]}]})
     assert "`$.searches[0].limit`" in rest.error("POST", f"{path}/batch", 422, json={"searches": [{"query": [0.1] * DIM, "limit": 0}]})

@@ -95,7 +95,8 @@ def parse_query(raw: Any, where: str) -> QueryForm | None:
     if raw is None:
         return None
     if isinstance(raw, dict):
-        if len(raw) == 1 or "nearest" in raw:
+        if len(raw) == 1 or "nearest" in raw or "formula" in raw:
+            # `formula` comes with an optional `defaults` map beside it
             key = next(iter(k for k in raw if k in _VECTOR_QUERY_KEYS or k in _UNSUPPORTED_QUERY_KEYS or k in ("order_by", "fusion", "rrf", "sample")), None)
         else:
             key = None
