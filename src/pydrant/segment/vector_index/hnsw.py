@@ -42,6 +42,7 @@ class HnswIndex:
         self.default_ef = int(index.hnsw.efConstruction)
         self.offsets = np.asarray(offsets, dtype=np.int64)
         self.distance = distance
+        self._params_by_ef: dict[int, Any] = {}
         # Labels are given in ascending offset order; when they are exactly 0..n-1 (a freshly
         # built segment) a mask over offsets is already a mask over labels.
         self._end = int(self.offsets[-1]) + 1 if self.offsets.shape[0] else 0
@@ -88,12 +89,14 @@ class HnswIndex:
         """
         if k <= 0 or self.size == 0:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-        params = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]  # missing from faiss's stub
         ef = max(int(ef or self.default_ef), k)
         bitmap = None
         if isinstance(allowed, CandidateMask) and allowed.complete and allowed.count == self.size:
             allowed = None  # every label is a candidate: no selector, no bitmap
-        if allowed is not None:
+        if allowed is None:
+            params = self._plain_params(ef)
+        else:
+            params = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]  # missing from faiss's stub
             bitmap, count = self._bitmap(allowed)
             if count == 0:
                 return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
@@ -101,7 +104,7 @@ class HnswIndex:
             ef = min(max(int(ef * widen), ef), max(self.size, k))
             # The selector keeps a raw pointer: `bitmap` must stay alive until search returns.
             params.sel = faiss.IDSelectorBitmap(self.size, faiss.swig_ptr(bitmap))
-        params.efSearch = ef
+            params.efSearch = ef
         q = np.ascontiguousarray(np.asarray(query, dtype=np.float32).reshape(1, -1))
         dist, labels = self.index.search(q, min(k, self.size), params=params)
         del bitmap
@@ -117,6 +120,17 @@ class HnswIndex:
         keys = -s if higher_is_better(self.distance) else s
         order = top_k(keys, offsets, k)
         return offsets[order], s[order]
+
+    def _plain_params(self, ef: int) -> Any:
+        """Search parameters without a selector, made once per ef: faiss only reads them, so
+        concurrent searches can share one object (building it through SWIG costs ~10 us)."""
+        params = self._params_by_ef.get(ef)
+        if params is None:
+            params = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]
+            params.efSearch = ef
+            if len(self._params_by_ef) < 64:
+                self._params_by_ef[ef] = params
+        return params
 
     def _bitmap(self, allowed: np.ndarray | CandidateMask) -> tuple[np.ndarray, int]:
         """(packed label bitmap, allowed label count) for a bool mask over offsets; kept on a
