@@ -205,13 +205,15 @@ def search(target: Target, ctx: Context) -> list[Metric]:
     # index build would measure the build's competition for the cores, not the scan.
     waited = target.wait_indexed(COLL, 600.0)
     out = [Metric("index build wait (after load)", waited, "s", "lower")]
-    pid = target.server_pid()
-    if pid is not None:
-        indexed_rss = psutil.Process(pid).memory_info().rss
-        out.append(Metric(f"server RSS, {ctx.loaded} points indexed", indexed_rss / 2**20, "MiB", "lower"))
     for exact in (True, False):
         label = "exact" if exact else "indexed"
         out.extend(_query_metrics(f"search {label}", ctx, queries, truth, lambda q: target.query(COLL, q, 10, exact)))
+    pid = target.server_pid()
+    if pid is not None:
+        # Sampled after the queries, not at the swap: the build's transient copies (sources
+        # merged, faiss's own rows) and the first flush of the new segment are gone by then.
+        indexed_rss = psutil.Process(pid).memory_info().rss
+        out.append(Metric(f"server RSS, {ctx.loaded} points indexed", indexed_rss / 2**20, "MiB", "lower"))
     return out
 
 

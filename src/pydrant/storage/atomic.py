@@ -14,8 +14,9 @@ from pydrant.storage.fileio import DEFAULT_FILEIO, FileIO
 TEMP_PREFIX = ".tmp-"
 
 
-def write_atomic(path: Path, data: bytes, fileio: FileIO = DEFAULT_FILEIO) -> None:
-    """Replace `path` with `data` so a crash leaves either the old or the new content."""
+def write_atomic(path: Path, data: bytes | memoryview, fileio: FileIO = DEFAULT_FILEIO) -> None:
+    """Replace `path` with `data` so a crash leaves either the old or the new content.
+    `data` may be a memoryview: large arrays are written without a bytes copy."""
     # Same directory as the target: rename is only atomic within one filesystem.
     tmp = path.with_name(f"{TEMP_PREFIX}{path.name}.{uuid.uuid4().hex}")
     try:

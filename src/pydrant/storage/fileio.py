@@ -110,7 +110,7 @@ class FileIO:
         with storage_errors("read", path):
             return path.read_bytes()
 
-    def write_new(self, path: Path, data: bytes) -> None:
+    def write_new(self, path: Path, data: bytes | memoryview) -> None:
         """Create or replace `path` with `data`, without fsync."""
         with storage_errors("write", path):
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)

@@ -163,9 +163,10 @@ class HnswIndex:
         view.flags.writeable = False
         return view
 
-    def to_bytes(self) -> tuple[bytes, np.ndarray]:
-        """The faiss graph serialised, and the label -> offset map to store beside it."""
-        return faiss.serialize_index(self.index).tobytes(), self.offsets
+    def to_bytes(self) -> tuple[memoryview, np.ndarray]:
+        """The faiss graph serialised (a view of faiss's buffer, not copied again), and the
+        label -> offset map to store beside it."""
+        return faiss.serialize_index(self.index).data, self.offsets
 
     @classmethod
     def from_bytes(cls, blob: bytes, offsets: np.ndarray, distance: str) -> HnswIndex:

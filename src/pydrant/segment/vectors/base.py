@@ -189,7 +189,7 @@ def candidate_offsets(candidates: Candidates, has: np.ndarray) -> np.ndarray:
     return result
 
 
-def write_file(path: Path, data: bytes, fileio: Any = None) -> None:
+def write_file(path: Path, data: bytes | memoryview, fileio: Any = None) -> None:
     """Write `data` crash-safely (temp file, fsync, rename), through `fileio` if given."""
     if fileio is None:
         write_atomic(path, data)

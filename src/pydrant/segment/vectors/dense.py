@@ -264,7 +264,7 @@ class DenseStorage(PresenceMask):
         files = [rows_name, meta_name]
         buf = io.BytesIO()
         np.save(buf, np.ascontiguousarray(self._data[:end]), allow_pickle=False)
-        write_file(directory / rows_name, buf.getvalue(), fileio)
+        write_file(directory / rows_name, buf.getbuffer(), fileio)  # a view: no second copy of the rows
         meta = {"has": self._has[:end]}
         if self.index is not None:
             blob, labels = self.index.to_bytes()
