@@ -66,6 +66,10 @@ def serve(settings: Settings) -> int:
         log_level=settings.log.level.lower(),
         access_log=False,
         timeout_graceful_shutdown=10,
+        # No X-Forwarded-* rewriting (nothing reads the client address) and no `server`
+        # header (Qdrant sends none): one middleware layer less per request.
+        proxy_headers=False,
+        server_header=False,
     )
     server = _Server(config)
     if settings.service.grpc_port is not None:

@@ -106,7 +106,12 @@ class HnswIndex:
             params.sel = faiss.IDSelectorBitmap(self.size, faiss.swig_ptr(bitmap))
             params.efSearch = ef
         q = np.ascontiguousarray(np.asarray(query, dtype=np.float32).reshape(1, -1))
-        dist, labels = self.index.search(q, min(k, self.size), params=params)
+        kk = min(k, self.size)
+        dist = np.empty((1, kk), dtype=np.float32)
+        labels = np.empty((1, kk), dtype=np.int64)
+        # faiss's Python `search` wrapper re-validates and allocates per call; one query does
+        # not need it (search_c is the SWIG method the wrapper itself calls).
+        self.index.search_c(1, faiss.swig_ptr(q), kk, faiss.swig_ptr(dist), faiss.swig_ptr(labels), params)
         del bitmap
         found = labels[0] >= 0
         labels = labels[0][found]
