@@ -156,20 +156,24 @@ def _discover(request: pb.DiscoverPoints) -> rest.DiscoverQuery | rest.ContextQu
     return rest.ContextQuery(context=pairs)
 
 
+def _scoring_fields(request: Any, query: rest.Query, using: str | None) -> dict[str, Any]:
+    """What a search-like request and its group form share, as REST request fields."""
+    return {
+        "query": query,
+        "using": using,
+        "filter": optional_filter(request),
+        "params": _params(request),
+        "score_threshold": _optional(request, "score_threshold"),
+        "with_payload": _with_payload(request),
+        "with_vector": _with_vector(request),
+        "lookup_from": _lookup_from(request) if "lookup_from" in request.DESCRIPTOR.fields_by_name else None,
+        "limit": request.limit,
+        "shard_key": shard_key(request),
+    }
+
+
 def _query_request(request: Any, query: rest.Query, using: str | None) -> rest.QueryRequest:
-    return rest.QueryRequest(
-        query=query,
-        using=using,
-        filter=optional_filter(request),
-        params=_params(request),
-        score_threshold=_optional(request, "score_threshold"),
-        limit=request.limit,
-        offset=_optional(request, "offset"),
-        with_payload=_with_payload(request),
-        with_vector=_with_vector(request),
-        lookup_from=_lookup_from(request) if "lookup_from" in request.DESCRIPTOR.fields_by_name else None,
-        shard_key=shard_key(request),
-    )
+    return rest.QueryRequest(offset=_optional(request, "offset"), **_scoring_fields(request, query, using))
 
 
 def _search_request(request: pb.SearchPoints) -> rest.QueryRequest:
@@ -210,19 +214,10 @@ def discover_batch(request: pb.DiscoverBatchPoints) -> RestCall:
 
 def _groups_request(request: Any, query: rest.Query, using: str | None) -> rest.QueryGroupsRequest:
     return rest.QueryGroupsRequest(
-        query=query,
-        using=using,
-        filter=optional_filter(request),
-        params=_params(request),
-        score_threshold=_optional(request, "score_threshold"),
-        with_payload=_with_payload(request),
-        with_vector=_with_vector(request),
-        lookup_from=_lookup_from(request) if "lookup_from" in request.DESCRIPTOR.fields_by_name else None,
-        limit=request.limit,
         group_size=request.group_size,
         group_by=request.group_by,
         with_lookup=_with_lookup(request),
-        shard_key=shard_key(request),
+        **_scoring_fields(request, query, using),
     )
 
 
