@@ -149,3 +149,16 @@ def test_blocks_cover_the_range_once() -> None:
             covered = [i for lo, hi in ranges for i in range(lo, hi)]
             assert covered == list(range(n))
             assert len(ranges) <= max(1, workers)
+
+
+def test_a_query_is_normalised_exactly_as_a_stored_row() -> None:
+    """The one-vector path of normalize_rows (used for queries) gives bit-identical rows to
+    the batch path (used for stored vectors), so a point's own vector scores 1.0 either way."""
+    from pydrant.segment.vector_index.distance import normalize_rows
+
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(500, 33)).astype(np.float32) * rng.uniform(1e-3, 1e3, size=(500, 1)).astype(np.float32)
+    batch = normalize_rows(x)
+    for i in range(x.shape[0]):
+        assert np.array_equal(normalize_rows(x[i]), batch[i])
+    assert np.array_equal(normalize_rows(np.zeros(3, dtype=np.float32)), np.zeros(3, dtype=np.float32))

@@ -223,8 +223,11 @@ def search_segments(
         if candidates.count == 0:
             continue
         offsets, scores = scorer.top(storage, candidates, k)
-        keep = passes(scores, score_threshold, scorer.higher_is_better) & ~np.isnan(scores)
-        offsets, scores = offsets[keep], scores[keep]
+        keep = ~np.isnan(scores)
+        if score_threshold is not None:
+            keep &= passes(scores, score_threshold, scorer.higher_is_better)
+        if not keep.all():
+            offsets, scores = offsets[keep], scores[keep]
         ids = segment.ids_at(offsets.tolist())
         hits.extend(Hit(float(s), segment, int(o), i) for s, o, i in zip(scores.tolist(), offsets.tolist(), ids))
     return merge_hits(hits, k, scorer.higher_is_better)

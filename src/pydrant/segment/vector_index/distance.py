@@ -35,7 +35,11 @@ def higher_is_better(distance: str) -> bool:
 def normalize_rows(vectors: np.ndarray) -> np.ndarray:
     """Unit-normalise each row in float32; zero rows stay zero (Qdrant leaves them as they are)."""
     vectors = np.asarray(vectors, dtype=np.float32)
-    # What np.linalg.norm(axis=-1) computes, without its per-call dispatch (a query is one row)
+    if vectors.ndim == 1:
+        # One query: the same float32 sum of squares, without the broadcasting machinery.
+        norm = np.sqrt(np.add.reduce(vectors * vectors))
+        return vectors / norm if norm > 0 else vectors.copy()
+    # What np.linalg.norm(axis=-1) computes, without its per-call dispatch
     norms = np.sqrt(np.add.reduce(vectors * vectors, axis=-1, keepdims=True))
     safe = np.where(norms > 0, norms, np.float32(1.0))
     return (vectors / safe).astype(np.float32, copy=False)
