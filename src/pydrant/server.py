@@ -35,8 +35,8 @@ class _Server(uvicorn.Server):
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         # gRPC first: once /readyz answers, gRPC answers too.
-        if self.grpc is not None:
-            await self.grpc.start()
+        if self.grpc is not None and not await self.grpc.start():
+            self.grpc = None  # port busy: logged, HTTP serves alone
         try:
             await super().startup(sockets)
         except BaseException:

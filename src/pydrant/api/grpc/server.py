@@ -51,8 +51,12 @@ class GrpcServer:
         self._server: Any = None
         self.port: int | None = None
 
-    async def start(self) -> None:
-        """Bind and serve; a port that cannot be bound ends the process (as an HTTP port does)."""
+    async def start(self) -> bool:
+        """Bind and serve; False (logged as an error) when the port cannot be bound.
+
+        The HTTP API keeps running without gRPC then: several servers started with only
+        `--port` (scripts and test harnesses written before pydrant had gRPC) must not fail
+        because they all ask for the default gRPC port."""
         server = grpc.aio.server(options=[
             # grpc binds with SO_REUSEPORT by default: a second server on a busy port would share
             # it silently instead of failing.
@@ -69,11 +73,14 @@ class GrpcServer:
         else:
             reason = "the port is in use or not allowed"
         if not port:
-            log.error("gRPC: cannot bind %s: %s", self.address, reason)
-            raise SystemExit(1)
+            log.error("gRPC: cannot bind %s (%s); serving HTTP only. Set service.grpc_port (--grpc-port) "
+                      "to a free port, or 0 to turn gRPC off.", self.address, reason)
+            self.dispatcher.pool.shutdown(wait=False)
+            return False
         await server.start()
         self._server, self.port = server, port
         log.info("pydrant gRPC listening on %s", self.address)
+        return True
 
     async def stop(self, grace_seconds: float) -> None:
         """Refuse new RPCs, let running ones finish within the grace period, then wait for
