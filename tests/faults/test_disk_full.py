@@ -102,6 +102,15 @@ def write(collection: Collection, prepared: PreparedWrite, wait: bool = True) ->
     collection.write(prepared.build, wait=wait, needs_current_state=prepared.needs_current_state)
 
 
+def assert_restart_keeps(root: Path, state: State) -> None:
+    """A fresh open of the storage holds exactly `state`."""
+    reopened = TableOfContents(root, FLUSH_NEVER)
+    try:
+        assert stored_state(reopened.get(NAME)) == state
+    finally:
+        reopened.close()
+
+
 @pytest.fixture
 def storage(tmp_path: Path) -> Iterator[tuple[Path, DiskFullFileIO, TableOfContents]]:
     fio = DiskFullFileIO()
@@ -155,11 +164,7 @@ def test_disk_full_refuses_writes_keeps_data_and_recovers(
     collection.flush()
     toc.close()
 
-    reopened = TableOfContents(root, FLUSH_NEVER)
-    try:
-        assert stored_state(reopened.get(NAME)) == state
-    finally:
-        reopened.close()
+    assert_restart_keeps(root, state)
 
 
 @pytest.mark.parametrize(
@@ -192,11 +197,7 @@ def test_flush_running_out_of_space_loses_nothing(
     collection.flush()
     toc.close()
 
-    reopened = TableOfContents(root, FLUSH_NEVER)
-    try:
-        assert stored_state(reopened.get(NAME)) == state
-    finally:
-        reopened.close()
+    assert_restart_keeps(root, state)
 
 
 # ---- a real server on a 2 MB tmpfs that fills up ---------------------------------------------------
