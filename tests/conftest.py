@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import uuid
 from pathlib import Path
 from typing import Callable, Iterator
 
-import pytest
+# One BLAS thread, as the server runs numpy (cli.py). A multi-threaded matrix-vector product
+# splits rows at boundaries that move the last bit of some scores; unit tests compare search
+# paths bit for bit. Set before numpy is first imported (pytest's plugins do not import it).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import pytest  # noqa: E402
 
 # Tests import `helpers` as a top-level package; pyproject.toml is not ours to change.
 sys.path.insert(0, str(Path(__file__).resolve().parent))

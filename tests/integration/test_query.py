@@ -391,3 +391,38 @@ def test_search_matrix(rest: RestClient, local: QdrantClient, dense: Any) -> Non
     small = rest.ok("POST", f"/collections/{name}/points/search/matrix/pairs", json={"sample": 5, "limit": 2})["pairs"]
     assert len(small) == 10
     assert "sample" in rest.error("POST", f"/collections/{name}/points/search/matrix/pairs", 422, json={"sample": 1})
+
+
+# ---- exact search over an indexed segment (cluster-pruned scan) ------------------------------------
+
+
+@pytest.mark.parametrize("distance", DISTANCES)
+def test_exact_search_on_indexed_clustered_data_matches_local_mode(rest: RestClient, local: QdrantClient, distance: str) -> None:
+    """10,000 clustered points in one indexed segment: exact searches skip most clusters, and
+    must still return what local mode's brute force returns, with and without a filter."""
+    from helpers.server import wait_until
+
+    name = f"x_{uuid.uuid4().hex[:10]}"
+    n, dim = 10_000, 16
+    rng = np.random.default_rng(DISTANCES.index(distance) + 40)
+    centres = rng.normal(size=(100, dim)).astype(np.float32) * 3
+    vectors = (centres[rng.integers(0, 100, n)] + 0.3 * rng.normal(size=(n, dim))).astype(np.float32)
+    rest.ok("PUT", f"/collections/{name}", json={"vectors": {"size": dim, "distance": distance},
+                                                "optimizers_config": {"indexing_threshold": 1}})
+    for start in range(0, n, 2500):
+        ids = list(range(start, start + 2500))
+        rest.ok("PUT", f"/collections/{name}/points", params=WAIT, json={"batch": {
+            "ids": ids, "vectors": vectors[start:start + 2500].tolist(), "payloads": [{"k": i % 4} for i in ids]}})
+    wait_until(lambda: rest.ok("GET", f"/collections/{name}")["status"] == "green", 120, 0.1, "indexed segment")
+    info = rest.ok("GET", f"/collections/{name}")
+    assert info["segments_count"] == 1 and info["indexed_vectors_count"] == (0 if distance == "Manhattan" else n)
+    local.create_collection(name, vectors_config=models.VectorParams(size=dim, distance=distance))
+    local.upsert(name, points=[models.PointStruct(id=i, vector=vectors[i].tolist(), payload={"k": i % 4}) for i in range(n)])
+    flt = {"must": [{"key": "k", "match": {"any": [0, 1, 2]}}]}
+    local_flt = models.Filter(must=[models.FieldCondition(key="k", match=models.MatchAny(any=[0, 1, 2]))])
+    for pick in rng.integers(0, n, 8).tolist():
+        q = (vectors[pick] + 0.1 * rng.normal(size=dim)).astype(np.float32).tolist()
+        ours = query(rest, name, {"query": q, "limit": 10, "params": {"exact": True}})
+        assert_same(ours, local.query_points(name, query=q, limit=10).points)
+        ours = query(rest, name, {"query": q, "limit": 10, "filter": flt, "params": {"exact": True}})
+        assert_same(ours, local.query_points(name, query=q, limit=10, query_filter=local_flt).points)

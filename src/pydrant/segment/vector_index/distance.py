@@ -61,7 +61,7 @@ def scores(query: np.ndarray, rows: np.ndarray, distance: str) -> np.ndarray:
     if rows.dtype != np.float32:
         rows = rows.astype(np.float32)
     if distance in (COSINE, DOT):
-        return np.asarray(rows @ query, dtype=np.float32)
+        return dot_scores(rows, query)
     n, dim = rows.shape
     out = np.empty(n, dtype=np.float32)
     step = max(1, _BLOCK_ELEMENTS // max(dim, 1))
@@ -71,6 +71,30 @@ def scores(query: np.ndarray, rows: np.ndarray, distance: str) -> np.ndarray:
             out[start : start + step] = np.sqrt(np.einsum("ij,ij->i", diff, diff))
         else:
             out[start : start + step] = np.abs(diff).sum(axis=1)
+    return out
+
+
+# OpenBLAS's sgemv scores rows in groups of this many; a last, partial group goes through
+# another loop that can round differently in the last bit.
+_GEMV_GROUP: Final = 4
+
+
+def dot_scores(rows: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """`rows @ query` (float32) with every row scored by BLAS's full-group kernel: a row gets
+    the same bits whether it is scored in the whole matrix, in a block of it or gathered
+    among a few others (HNSW rescoring, pruned and filtered scans), so every search path
+    reports one score per point and ranks near-ties alike."""
+    n = rows.shape[0]
+    tail = n % _GEMV_GROUP
+    if tail == 0:
+        return np.asarray(rows @ query, dtype=np.float32)
+    whole = n - tail
+    out = np.empty(n, dtype=np.float32)
+    if whole:
+        out[:whole] = rows[:whole] @ query
+    padded = np.zeros((_GEMV_GROUP, rows.shape[1]), dtype=np.float32)
+    padded[:tail] = rows[whole:]
+    out[whole:] = (padded @ query)[:tail]
     return out
 
 

@@ -9,6 +9,7 @@ from pydrant.segment.vector_index.distance import (
     COSINE,
     DOT,
     EUCLID,
+    dot_scores,
     higher_is_better,
     scores,
     top_k,
@@ -110,7 +111,7 @@ def exact_search_mask(
         count = int(np.count_nonzero(part))
         if direct and count * 3 >= hi - lo:
             # Mostly candidates: score the contiguous rows, no gather; others get +inf keys.
-            found = matrix[lo:hi] @ query
+            found = dot_scores(matrix[lo:hi], query)
             keys = -found
             if count < hi - lo:
                 keys[~part] = np.inf

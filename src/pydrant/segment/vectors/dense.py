@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from pydrant.errors import BadInput
-from pydrant.segment.vector_index import hnsw
+from pydrant.segment.vector_index import hnsw, partition
 from pydrant.segment.vector_index.distance import (
     COSINE,
     EUCLID,
@@ -18,7 +18,7 @@ from pydrant.segment.vector_index.distance import (
     normalize_rows,
     to_uint8,
 )
-from pydrant.segment.vector_index.exact import exact_search_mask, score_rows
+from pydrant.segment.vector_index.exact import exact_search, exact_search_mask, score_rows
 from pydrant.segment.vectors.base import (
     CandidateMask,
     Candidates,
@@ -68,6 +68,8 @@ class DenseStorage(PresenceMask):
         self.index: hnsw.HnswIndex | None = None
         self._rows_owner: hnsw.HnswIndex | None = None  # set while `_data` views the graph's rows
         self._hnsw_effective: dict[str, Any] = dict(self.config.get("hnsw_config") or {})
+        # Clusters that let an exact scan skip rows (built with the index, dropped on writes).
+        self.partition: partition.Partition | None = None
 
     # -- writes -----------------------------------------------------------------------
 
@@ -103,6 +105,7 @@ class DenseStorage(PresenceMask):
         if offsets.shape[0] == 0:
             return
         self._set_index(None)  # a changed vector makes the graph stale (and owns no rows then)
+        self.partition = None  # and the cluster radii with it
         self._reserve(int(offsets.max()) + 1)
         self._data[offsets] = rows
         self._has[offsets] = True
@@ -149,14 +152,17 @@ class DenseStorage(PresenceMask):
     # -- index ------------------------------------------------------------------------
 
     def build_index(self, hnsw_config: dict[str, Any] | None = None) -> bool:
-        """Build the HNSW graph with `hnsw_config` (vector-level settings win). Returns False
-        and keeps exact search when the distance has no graph (Manhattan) or m == 0."""
+        """Build the HNSW graph with `hnsw_config` (vector-level settings win) and the
+        clusters exact scans prune with. Returns False and keeps exact search when the
+        distance has no graph (Manhattan) or m == 0."""
         cfg = {**(hnsw_config or {}), **(self.config.get("hnsw_config") or {})}
+        offsets, rows = self.vectors_for_index()
+        # Byte rows are scored by their own kernel (Cosine on raw bytes): no cluster bounds.
+        self.partition = None if self.datatype == "uint8" else partition.Partition.build(rows, offsets, self.distance)
         m = cfg.get("m")
         if m == 0 or not hnsw.supports(self.distance):
             self._set_index(None)
             return False
-        offsets, rows = self.vectors_for_index()
         if self.datatype == "uint8" and self.distance == COSINE:
             # Byte rows are not normalised when stored; the graph needs directions.
             rows = normalize_rows(rows)
@@ -226,6 +232,13 @@ class DenseStorage(PresenceMask):
             # Cleared points stay in the graph; the mask keeps them out during traversal.
             return self.index.search(q, k, params.get("hnsw_ef"), cand, rows=self._data)
         sq = self._sqnorms if self._track_sqnorms else None
+        if self.partition is not None and cand.count >= partition.MIN_ROWS:
+            data, distance = self._data, self.distance
+            found = self.partition.search(
+                q, k, cand, lambda offsets, kk: exact_search(data, offsets, q, distance, kk, sq)
+            )
+            if found is not None:
+                return found
         return exact_search_mask(self._data, cand.mask, q, self.distance, k, sq)
 
     def candidate_mask(self, candidates: Candidates) -> CandidateMask:
@@ -272,6 +285,8 @@ class DenseStorage(PresenceMask):
             hnsw_name = f"{prefix}.hnsw.faiss"
             write_file(directory / hnsw_name, blob, fileio)
             files.append(hnsw_name)
+        if self.partition is not None:
+            meta.update(self.partition.to_arrays())
         write_file(directory / meta_name, npz_bytes(**meta), fileio)
         return files
 
@@ -299,6 +314,7 @@ class DenseStorage(PresenceMask):
                 r = np.asarray(storage._data[lo : lo + 65536], dtype=np.float32)
                 sq[lo : lo + r.shape[0]] = np.einsum("ij,ij->i", r, r)
             storage._sqnorms = sq
+        storage.partition = partition.Partition.from_arrays(meta, storage.distance)
         hnsw_path = directory / f"{prefix}.hnsw.faiss"
         if "hnsw_labels" in meta and hnsw_path.exists():
             storage._set_index(hnsw.HnswIndex.from_bytes(hnsw_path.read_bytes(), meta["hnsw_labels"], storage.distance))
