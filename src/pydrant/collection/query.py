@@ -592,7 +592,17 @@ def _projection(collection: Collection, with_payload: Any, with_vector: Any) -> 
 
 def scored_points(projection: Projection, hits: list[Hit]) -> list[dict[str, Any]]:
     """ScoredPoint records in hit order, read with one `records` call per segment."""
+    if not hits:
+        return []
     scores = json_floats(np.asarray([h.score for h in hits], dtype=np.float32)).tolist()
+    if not projection.vector_names:
+        # The common case (no vectors): each record straight from its hit, ids already known.
+        payloads = projection.hit_payloads(hits)
+        return [
+            {"id": hit.point_id, "payload": payload, "vector": None, "score": score,
+             "version": int(hit.segment.tracker.versions[hit.offset])}
+            for hit, payload, score in zip(hits, payloads, scores)
+        ]
     rows_by_segment: dict[Segment, list[int]] = {}  # segments hash by identity
     for row, hit in enumerate(hits):
         rows_by_segment.setdefault(hit.segment, []).append(row)

@@ -54,6 +54,14 @@ class Projection:
             return [stored[o] or {} for o in offsets]
         return [self.payload(stored[o]) for o in offsets]
 
+    def hit_payloads(self, hits: Sequence[Any]) -> list[dict[str, Any] | None]:
+        """`payload` of each search hit (objects with `segment` and `offset`)."""
+        if self.payload_mode == "none":
+            return [None] * len(hits)
+        if self.payload_mode == "all":
+            return [hit.segment.payloads[hit.offset] or {} for hit in hits]
+        return [self.payload(hit.segment.payloads[hit.offset]) for hit in hits]
+
     def records(self, segment: Segment, offsets: Sequence[int] | np.ndarray, extra: Sequence[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
         offs = np.asarray(offsets, dtype=np.int64)
         offs_list = offs.tolist()

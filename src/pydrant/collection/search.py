@@ -24,7 +24,7 @@ from pydrant.segment.vectors.base import CandidateMask
 EPSILON = np.float32(1.1920929e-7)  # f32::EPSILON, used by Qdrant's context scoring
 
 
-@dataclass
+@dataclass(slots=True)
 class Hit:
     score: float
     segment: Segment
@@ -207,9 +207,9 @@ def search_segments(
     restrict: dict[int, np.ndarray] | None = None,
 ) -> list[Hit]:
     """Top-k hits over all segments, best first (ties by point id), each id at most once."""
-    hits: list[Hit] = []
     if k <= 0:
-        return hits
+        return []
+    found: list[tuple[Segment, np.ndarray, np.ndarray]] = []
     for segment in segments:
         storage = segment.vectors.get(name)
         if storage is None or segment.live_count == 0:
@@ -228,9 +228,22 @@ def search_segments(
             keep &= passes(scores, score_threshold, scorer.higher_is_better)
         if not keep.all():
             offsets, scores = offsets[keep], scores[keep]
-        ids = segment.ids_at(offsets.tolist())
-        hits.extend(Hit(float(s), segment, int(o), i) for s, o, i in zip(scores.tolist(), offsets.tolist(), ids))
+        found.append((segment, offsets, scores))
+    if len(found) == 1:
+        segment, offsets, scores = found[0]
+        keys = -scores if scorer.higher_is_better else scores
+        if offsets.shape[0] < 2 or bool((keys[1:] > keys[:-1]).all()):
+            # One segment's top-k, best first with no tied scores: already in the merged
+            # order (ties would be re-broken by point id below), and its ids are unique.
+            return _hits(segment, offsets, scores)
+    hits = [hit for segment, offsets, scores in found for hit in _hits(segment, offsets, scores)]
     return merge_hits(hits, k, scorer.higher_is_better)
+
+
+def _hits(segment: Segment, offsets: np.ndarray, scores: np.ndarray) -> list[Hit]:
+    offset_list = offsets.tolist()
+    ids = segment.ids_at(offset_list)
+    return [Hit(s, segment, o, i) for s, o, i in zip(scores.tolist(), offset_list, ids)]
 
 
 def merge_hits(hits: list[Hit], k: int, higher: bool) -> list[Hit]:

@@ -77,6 +77,8 @@ def scores(query: np.ndarray, rows: np.ndarray, distance: str) -> np.ndarray:
 # OpenBLAS's sgemv scores rows in groups of this many; a last, partial group goes through
 # another loop that can round differently in the last bit.
 _GEMV_GROUP: Final = 4
+# Below this many rows the whole input is copied once into a padded block.
+_PAD_WHOLE_BELOW: Final = 256
 
 
 def dot_scores(rows: np.ndarray, query: np.ndarray) -> np.ndarray:
@@ -89,9 +91,13 @@ def dot_scores(rows: np.ndarray, query: np.ndarray) -> np.ndarray:
     if tail == 0:
         return np.asarray(rows @ query, dtype=np.float32)
     whole = n - tail
+    if whole < _PAD_WHOLE_BELOW:
+        # A few rows (an HNSW hit list): one padded copy and one product.
+        padded = np.zeros((whole + _GEMV_GROUP, rows.shape[1]), dtype=np.float32)
+        padded[:n] = rows
+        return np.asarray(padded @ query, dtype=np.float32)[:n]
     out = np.empty(n, dtype=np.float32)
-    if whole:
-        out[:whole] = rows[:whole] @ query
+    out[:whole] = rows[:whole] @ query
     padded = np.zeros((_GEMV_GROUP, rows.shape[1]), dtype=np.float32)
     padded[:tail] = rows[whole:]
     out[whole:] = (padded @ query)[:tail]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import faiss
@@ -22,6 +23,25 @@ DEFAULT_EF_CONSTRUCT = 100
 # Filtered searches widen the beam by 1/selectivity (allowed hits are that much rarer along
 # the traversal), up to this factor; below it the planner should prefer exact search anyway.
 MAX_EF_WIDENING = 32
+
+
+_buffers = threading.local()
+
+
+def _result_buffers(k: int) -> tuple[np.ndarray, np.ndarray, Any, Any]:
+    """This thread's (distances, labels) arrays for a one-query top-k, with their faiss
+    pointers: made once per (thread, k) instead of twice per search."""
+    cache: dict[int, tuple[np.ndarray, np.ndarray, Any, Any]] | None = getattr(_buffers, "by_k", None)
+    if cache is None:
+        cache = _buffers.by_k = {}
+    entry = cache.get(k)
+    if entry is None:
+        dist = np.empty(k, dtype=np.float32)
+        labels = np.empty(k, dtype=np.int64)
+        entry = (dist, labels, faiss.swig_ptr(dist), faiss.swig_ptr(labels))
+        if len(cache) < 32:
+            cache[k] = entry
+    return entry
 
 
 def supports(distance: str) -> bool:
@@ -105,23 +125,20 @@ class HnswIndex:
             # The selector keeps a raw pointer: `bitmap` must stay alive until search returns.
             params.sel = faiss.IDSelectorBitmap(self.size, faiss.swig_ptr(bitmap))
             params.efSearch = ef
-        q = np.ascontiguousarray(np.asarray(query, dtype=np.float32).reshape(1, -1))
+        q = np.ascontiguousarray(query, dtype=np.float32).reshape(-1)
         kk = min(k, self.size)
-        dist = np.empty((1, kk), dtype=np.float32)
-        labels = np.empty((1, kk), dtype=np.int64)
+        dist, labels, dist_ptr, labels_ptr = _result_buffers(kk)
         # faiss's Python `search` wrapper re-validates and allocates per call; one query does
         # not need it (search_c is the SWIG method the wrapper itself calls).
-        self.index.search_c(1, faiss.swig_ptr(q), kk, faiss.swig_ptr(dist), faiss.swig_ptr(labels), params)
+        self.index.search_c(1, faiss.swig_ptr(q), kk, dist_ptr, labels_ptr, params)
         del bitmap
-        found = labels[0] >= 0
-        labels = labels[0][found]
-        offsets = self.offsets[labels]
+        found = labels[labels >= 0]  # a copy: the buffers are reused by the next search
+        offsets = found if self._identity else self.offsets[found]
         if rows is not None:
-            s = score_rows(rows[offsets], q[0], self.distance)
-        elif self.distance == EUCLID:
-            s = np.sqrt(np.maximum(dist[0][found], 0)).astype(np.float32)
+            s = score_rows(rows[offsets], q, self.distance)
         else:
-            s = dist[0][found].astype(np.float32)
+            raw = dist[labels >= 0]
+            s = np.sqrt(np.maximum(raw, 0)).astype(np.float32) if self.distance == EUCLID else raw.astype(np.float32)
         keys = -s if higher_is_better(self.distance) else s
         order = top_k(keys, offsets, k)
         return offsets[order], s[order]
