@@ -329,3 +329,15 @@ def update_vectors_from_body(body: bytes, config: CollectionConfig) -> tuple[Upd
     ids = [parse_point_id(p.id, f"points[{i}].id") for i, p in enumerate(request.points)]
     builder.add_point_vectors([p.vector for p in request.points], _point_where("points"))
     return UpdateVectors(ids, builder.build(len(ids)), request.update_filter), request.update_filter
+
+
+def finite_vector(values: Any, where: str) -> np.ndarray:
+    """A query vector as float32, refusing what float32 cannot hold (as upsert does)."""
+    try:
+        with np.errstate(over="ignore"):
+            array = np.asarray(values, dtype=np.float32)
+    except OverflowError:  # an integer literal too large even for float64
+        array = np.array([np.inf], dtype=np.float32)
+    if not np.isfinite(array).all():
+        raise MalformedJson(f"{where}: vector values must be finite numbers within float32 range")
+    return array

@@ -11,7 +11,9 @@ import numpy as np
 
 from pydrant.collection.collection import Collection
 from pydrant.collection.config import DEFAULT_VECTOR, VectorSpec, decode_model
-from pydrant.collection.read import Projection, id_order, filter_flat_mask
+from pydrant.collection.convert import finite_vector
+from pydrant.collection.plain_query import answer as plain_answer
+from pydrant.collection.read import Projection, filter_flat_mask, id_order, scored_points
 from pydrant.collection.search import (
     ExampleScorer,
     Hit,
@@ -283,7 +285,7 @@ def _value(raw: Any, spec: VectorSpec, where: str) -> Any:
             raise ValidationFailed(f"{where}.indices: must be unique")
         if len(raw["indices"]) != len(raw["values"]):
             raise ValidationFailed(f"{where}.values: must be the same length as indices")
-        return canonical(raw["indices"], _finite(raw["values"], where))
+        return canonical(raw["indices"], finite_vector(raw["values"], where))
     if isinstance(raw, dict):
         raise BadInput(f"{where}: vector `{spec.name or '(default vector)'}` is dense, got a sparse vector")
     rows = raw if raw and isinstance(raw[0], list) else None
@@ -294,24 +296,12 @@ def _value(raw: Any, spec: VectorSpec, where: str) -> Any:
                 raise BadInput(f"{where}: Vector dimension error: expected dim: {spec.size}, got {len(row)}")
         if not matrix:
             raise BadInput(f"{where}: multivector must have at least one row")
-        return _finite(matrix, where)
+        return finite_vector(matrix, where)
     if rows is not None:
         raise BadInput(f"{where}: vector `{spec.name or '(default vector)'}` is not a multivector, got an array of arrays")
     if len(raw) != spec.size:
         raise BadInput(f"{where}: Vector dimension error: expected dim: {spec.size}, got {len(raw)}")
-    return _finite(raw, where)
-
-
-def _finite(values: Any, where: str) -> np.ndarray:
-    """A query vector as float32, refusing what float32 cannot hold (as upsert does)."""
-    try:
-        with np.errstate(over="ignore"):
-            array = np.asarray(values, dtype=np.float32)
-    except OverflowError:  # an integer literal too large even for float64
-        array = np.array([np.inf], dtype=np.float32)
-    if not np.isfinite(array).all():
-        raise MalformedJson(f"{where}: vector values must be finite numbers within float32 range")
-    return array
+    return finite_vector(raw, where)
 
 
 def resolve(node: QueryNode, collection: Collection, resolver: Resolver) -> Resolved:
@@ -590,32 +580,6 @@ def _projection(collection: Collection, with_payload: Any, with_vector: Any) -> 
     return Projection(collection, False if with_payload is None else with_payload, False if with_vector is None else with_vector)
 
 
-def scored_points(projection: Projection, hits: list[Hit]) -> list[dict[str, Any]]:
-    """ScoredPoint records in hit order, read with one `records` call per segment."""
-    if not hits:
-        return []
-    scores = json_floats(np.asarray([h.score for h in hits], dtype=np.float32)).tolist()
-    if not projection.vector_names:
-        # The common case (no vectors): each record straight from its hit, ids already known.
-        payloads = projection.hit_payloads(hits)
-        return [
-            {"id": hit.point_id, "payload": payload, "vector": None, "score": score,
-             "version": int(hit.segment.tracker.versions[hit.offset])}
-            for hit, payload, score in zip(hits, payloads, scores)
-        ]
-    rows_by_segment: dict[Segment, list[int]] = {}  # segments hash by identity
-    for row, hit in enumerate(hits):
-        rows_by_segment.setdefault(hit.segment, []).append(row)
-    out: list[Any] = [None] * len(hits)
-    for segment, rows in rows_by_segment.items():
-        offsets = [hits[row].offset for row in rows]
-        versions = segment.tracker.versions[offsets].tolist()
-        extra = [{"score": scores[row], "version": version} for row, version in zip(rows, versions)]
-        for row, record in zip(rows, projection.records(segment, offsets, extra)):
-            out[row] = record
-    return out
-
-
 def prepare(collection: Collection, body: QueryBody, resolver: Resolver, where: str = "") -> tuple[Resolved, Projection]:
     node = parse_node(body, where)
     return resolve(node, collection, resolver), _projection(collection, body.with_payload, body.with_vector)
@@ -623,6 +587,10 @@ def prepare(collection: Collection, body: QueryBody, resolver: Resolver, where: 
 
 def query_points(collection: Collection, raw: Any, resolver: Resolver, where: str = "") -> dict[str, Any]:
     """POST /points/query: {"points": [ScoredPoint...]}."""
+    if not where:
+        plain = plain_answer(collection, raw)
+        if plain is not None:
+            return plain
     body: QueryBody = decode_model(raw, QueryBody, f"$.{where.rstrip('.')}" if where else "")
     res, projection = prepare(collection, body, resolver, where)
     offset = body.offset or 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
@@ -13,6 +13,10 @@ from pydrant.collection.payload_selector import exclude, include, selector_tree
 from pydrant.errors import MalformedJson
 from pydrant.models.ids import PointId, parse_point_id
 from pydrant.segment.segment import Segment
+from pydrant.segment.vector_index.distance import json_floats
+
+if TYPE_CHECKING:
+    from pydrant.collection.search import Hit
 
 
 class Projection:
@@ -241,3 +245,37 @@ def _facet_order(value: Any) -> tuple[int, Any]:
     if isinstance(value, (int, float)):
         return (1, value)
     return (2, str(value))
+
+
+def scored_points(projection: Projection, hits: list[Hit]) -> list[dict[str, Any]]:
+    """ScoredPoint records in hit order, read with one `records` call per segment."""
+    if not hits:
+        return []
+    scores = json_floats(np.asarray([h.score for h in hits], dtype=np.float32)).tolist()
+    if not projection.vector_names:
+        # The common case (no vectors): each record straight from its hit, ids already known.
+        payloads = projection.hit_payloads(hits)
+        return [
+            {"id": hit.point_id, "payload": payload, "vector": None, "score": score, "version": version}
+            for hit, payload, score, version in zip(hits, payloads, scores, _versions(hits))
+        ]
+    rows_by_segment: dict[Segment, list[int]] = {}  # segments hash by identity
+    for row, hit in enumerate(hits):
+        rows_by_segment.setdefault(hit.segment, []).append(row)
+    out: list[Any] = [None] * len(hits)
+    for segment, rows in rows_by_segment.items():
+        offsets = [hits[row].offset for row in rows]
+        versions = segment.tracker.versions[offsets].tolist()
+        extra = [{"score": scores[row], "version": version} for row, version in zip(rows, versions)]
+        for row, record in zip(rows, projection.records(segment, offsets, extra)):
+            out[row] = record
+    return out
+
+
+def _versions(hits: list[Hit]) -> list[int]:
+    """Each hit's point version; one gather when the hits share a segment (the usual case)."""
+    segment = hits[0].segment
+    if all(hit.segment is segment for hit in hits):
+        versions: list[int] = segment.tracker.versions[[hit.offset for hit in hits]].tolist()
+        return versions
+    return [int(hit.segment.tracker.versions[hit.offset]) for hit in hits]
