@@ -55,6 +55,27 @@ def test_recall_at_10(storages, data, distance: str, fraction: float | None) -> 
     assert recall(storages[distance], queries, mask, ef=256) >= 0.95
 
 
+@pytest.fixture(scope="module")
+def clustered() -> tuple[object, np.ndarray]:
+    """Embedding-like data (points around centres, as bench/data.py makes), with queries
+    near stored points: the case the filtered beam widening is tuned on."""
+    rng = np.random.default_rng(5)
+    centres = rng.normal(size=(300, 48)).astype(np.float32)
+    x = centres[rng.integers(0, 300, 30_000)] + 0.35 * rng.normal(size=(30_000, 48)).astype(np.float32)
+    s = make_storage("dense", {"size": 48, "distance": "Cosine"})
+    s.set(np.arange(x.shape[0]), x)
+    assert s.build_index({"m": 16, "ef_construct": 100})
+    queries = x[rng.integers(0, x.shape[0], 30)] + 0.35 * rng.normal(size=(30, 48)).astype(np.float32)
+    return s, queries
+
+
+@pytest.mark.parametrize("fraction", [0.3, 0.1, 0.03])
+def test_filtered_recall_at_default_ef_on_clustered_data(clustered, fraction: float) -> None:
+    s, queries = clustered
+    mask = np.random.default_rng(8).random(30_000) < fraction
+    assert recall(s, queries, mask, ef=None) >= 0.95  # type: ignore[arg-type]  # None: the default ef
+
+
 def test_scores_of_hits_equal_exact_scores(storages, data) -> None:
     s = storages["Euclid"]
     q = s.prepare_query(data[1][0])
