@@ -72,6 +72,9 @@ class Collection:
         self.applied_op = self.manifest.applied_op
         self._flushed_op = self.applied_op
         self._config_dirty = False
+        # Segments the optimizer wrote to disk before swapping them in: id -> their file map
+        # (empty while being written). A flush starts from that map; GC leaves those dirs alone.
+        self._prewritten: dict[int, dict[str, Any]] = {}
 
         segment_bytes = int(config.raw["wal_config"].get("wal_capacity_mb", 32)) * 1024 * 1024
         self.wal = Wal(directory / "wal", segment_bytes=segment_bytes, fileio=fileio)
@@ -193,6 +196,22 @@ class Collection:
                 self._config_dirty = True
         self._queue.put(("flush", None, None))
 
+    def prewrite_segment(self, segment: Any) -> None:
+        """Write a segment that is not yet part of the collection (the optimizer's target,
+        before its swap) with no lock held, so that the flush after the swap writes only what
+        the catch-up changed instead of the whole segment while queries run. The files stay
+        unreferenced (and are collected) until a manifest names the segment."""
+        segment_id = segment.segment_id
+        self._prewritten[segment_id] = {}  # before any file exists: GC must not take the dir
+        # Below every future flush generation, so no later flush reuses these file names.
+        generation = self.manifest.generation
+        self._prewritten[segment_id] = save_segment(segment, self._segment_dir(segment_id), generation, {}, self.fileio)
+        segment.dirty = set()  # from here on, only later changes (the swap's catch-up) are dirty
+
+    def discard_prewritten(self, segment_id: int) -> None:
+        """The segment will not be swapped in: its files go at the next flush's GC."""
+        self._prewritten.pop(segment_id, None)
+
     def swap_segments(self, sources: list[Any], target: Any, catch_up: Callable[[], None]) -> None:
         """Replace `sources` by `target` between two operations (see optimizer.py)."""
         with self._submit_lock:
@@ -203,7 +222,8 @@ class Collection:
                     raise RuntimeError("optimization sources changed during the build")
                 catch_up()
                 self.holder.replace(sources, target)
-                target.dirty.update({"ids", "payloads", *(f"vec:{n}" for n in target.vectors)})
+                if not self._prewritten.get(target.segment_id):
+                    target.dirty.update({"ids", "payloads", *(f"vec:{n}" for n in target.vectors)})
         self._queue.put(("flush", None, None))
 
     # ---- update worker ------------------------------------------------------------------------
@@ -320,7 +340,10 @@ class Collection:
             entries = []
             keep: dict[int, set[str]] = {}
             for segment in segments:
-                files = save_segment(segment, self._segment_dir(segment.segment_id), generation, previous.get(segment.segment_id, {}), self.fileio)
+                before = previous.get(segment.segment_id)
+                if before is None:
+                    before = self._prewritten.get(segment.segment_id) or {}
+                files = save_segment(segment, self._segment_dir(segment.segment_id), generation, before, self.fileio)
                 entries.append(SegmentEntry(segment.segment_id, segment.appendable, files))
                 keep[segment.segment_id] = referenced_files(files)
             manifest = Manifest(
@@ -334,6 +357,7 @@ class Collection:
             # Only now are the written components safe to forget as dirty.
             for segment in segments:
                 segment.dirty = set()
+                self._prewritten.pop(segment.segment_id, None)  # the manifest names its files now
             self.manifest = manifest
             self._flushed_op = applied
             self._config_dirty = False
@@ -344,6 +368,8 @@ class Collection:
         root = self.directory / "segments"
         for name in self.fileio.listdir(root):
             seg_dir = root / name
+            if name.isdigit() and int(name) in self._prewritten:
+                continue  # written by the optimizer, not swapped in yet
             if not name.isdigit() or int(name) not in keep:
                 self._remove_tree(seg_dir)
                 continue

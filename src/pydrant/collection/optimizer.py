@@ -5,7 +5,9 @@ Every optimization has the same three steps:
 1. copy the live points of the source segments into a new segment (under the read lock, so the
    copy is a consistent snapshot; sources are sealed, so only deletes, payload changes and
    vector clears can still reach them);
-2. build vector indexes on the copy with no lock held (faiss releases the GIL);
+2. build vector indexes on the copy with no lock held (faiss releases the GIL), then write the
+   copy's files, still unreferenced by the manifest (so the flush after the swap writes only
+   what the catch-up changed, not the whole segment while queries run);
 3. swap, between two operations (submit lock + drained queue) under the write lock: every point
    the sources changed after the snapshot (its version moved) is re-copied from the source into
    the appendable segment (or dropped if deleted), then the new segment replaces the sources.
@@ -165,7 +167,18 @@ class Optimizer:
             build = getattr(storage, "build_index", None)
             if build is not None and storage.has_mask(target.size).any():
                 build(hnsw_config)
-        collection.swap_segments(sources, target, lambda: self._catch_up(copies, target))
+        try:
+            collection.prewrite_segment(target)
+        except Exception:
+            # Not fatal: the swap then marks the whole segment dirty and the next flush
+            # writes it (and reports a full disk the way every flush does).
+            log.warning("collection %s: writing segment %d before its swap failed", collection.name, target.segment_id, exc_info=True)
+            collection.discard_prewritten(target.segment_id)
+        try:
+            collection.swap_segments(sources, target, lambda: self._catch_up(copies, target))
+        except BaseException:
+            collection.discard_prewritten(target.segment_id)
+            raise
         self.indexed.add(target.segment_id)
         self.indexed.difference_update(s.segment_id for s in sources)
         log.info(
