@@ -222,3 +222,16 @@ def test_dot_scores_give_a_row_the_same_bits_wherever_it_is_scored(dim: int) -> 
         np.testing.assert_array_equal(dot_scores(rows[pick], q), whole[pick])
     for lo, hi in ((0, 500), (500, 1003), (1, 998)):
         np.testing.assert_array_equal(dot_scores(rows[lo:hi], q), whole[lo:hi])
+
+
+def test_overflowing_dot_scores_fall_back_to_the_full_scan() -> None:
+    """Dot products past float32's range are inf or nan: no bound can be trusted then."""
+    n, dim = 9000, 4
+    rows = clustered(n, dim, 90, seed=2) * np.float32(1e19)
+    p = Partition.build(rows, np.arange(n), "Dot")
+    assert p is not None
+    q = (rows[3] * np.float32(1e3)).astype(np.float32)
+    cand = CandidateMask(np.ones(n, dtype=bool), complete=True)
+    with np.errstate(over="ignore", invalid="ignore"):
+        got = pruned(p, rows, q, 10, cand, "Dot")
+    assert got is None

@@ -17,6 +17,7 @@ be skipped, and the caller scans everything as before, having spent a small firs
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -86,10 +87,12 @@ class Partition:
         centres64 = np.asarray(centres, dtype=np.float64)
         radii = np.zeros(clusters, dtype=np.float64)
         norm_ord = 1 if distance == MANHATTAN else 2
-        for lo in range(0, rows.shape[0], 65536):  # blocked: the float64 difference stays small
+        magnitude = 0.0
+        for lo in range(0, rows.shape[0], 65536):  # blocked: the float64 copies stay small
             block = rows[lo : lo + 65536].astype(np.float64)
             spread = np.linalg.norm(block - centres64[assign[lo : lo + 65536]], ord=norm_ord, axis=1)
             np.maximum.at(radii, assign[lo : lo + 65536], spread)
+            magnitude = max(magnitude, float(np.linalg.norm(block, ord=norm_ord, axis=1).max()))
         grouping = np.argsort(assign, kind="stable")  # offsets arrive ascending: stays ascending per cluster
         order = np.asarray(offsets, dtype=np.int64)[grouping]
         starts = np.zeros(clusters + 1, dtype=np.int64)
@@ -97,7 +100,6 @@ class Partition:
         end = int(order.max()) + 1 if order.shape[0] else 0
         labels = np.full(end, -1, dtype=np.int32)
         labels[np.asarray(offsets, dtype=np.int64)] = assign
-        magnitude = float(np.linalg.norm(rows, ord=norm_ord, axis=1).max()) if rows.shape[0] else 0.0
         return cls(distance, np.asarray(centres, dtype=np.float32), radii, order, starts, labels, magnitude)
 
     # -- search -----------------------------------------------------------------------
@@ -131,6 +133,8 @@ class Partition:
         if first_offsets.shape[0] == 0:
             return first_offsets, first_scores
         kth = -float(first_scores[-1]) if higher_is_better(self.distance) else float(first_scores[-1])
+        if not math.isfinite(kth):
+            return None  # scores overflowed float32 (huge Dot vectors): no bound to trust
         bounds[probe] = np.inf
         rest = np.flatnonzero(bounds <= kth)  # a bound equal to the k-th may still tie and win on offset
         if rest.shape[0] == 0:
