@@ -184,3 +184,25 @@ def test_rows_stay_ours_when_the_graph_does_not_cover_them() -> None:
     t.clear(np.array([3]))
     assert t.build_index({"m": 8})
     assert t._rows_owner is None  # offsets are not 0..n-1: the graph's rows are not our matrix
+
+
+def test_a_build_stops_between_chunks_when_cancelled(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydrant.segment.vector_index import hnsw
+
+    monkeypatch.setattr(hnsw, "BUILD_CHUNK_ROWS", 500)
+    rng = np.random.default_rng(0)
+    s = make_storage("dense", {"size": 8, "distance": "Cosine"})
+    s.set(np.arange(3000), rng.normal(size=(3000, 8)).astype(np.float32))
+    asked: list[int] = []
+
+    def after_two_chunks() -> bool:
+        asked.append(1)
+        return len(asked) > 3  # one check before the graph, then one per chunk
+
+    with pytest.raises(hnsw.BuildCancelled):
+        s.build_index({"m": 8}, after_two_chunks)
+    assert s.index is None and len(asked) == 4
+    assert s.build_index({"m": 8}, lambda: False)  # never cancelled: all six chunks go in
+    assert s.index is not None and s.index.size == 3000
+    found, _ = s.search(s._data[7], 1, None, {"hnsw_ef": 64})
+    assert found.tolist() == [7]

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from pydrant.segment.segment import Segment
+from pydrant.segment.vector_index.hnsw import BuildCancelled
 
 if TYPE_CHECKING:
     from pydrant.collection.collection import Collection
@@ -148,6 +149,9 @@ class Optimizer:
                 self.busy = True
                 try:
                     self.optimize(plan)
+                except BuildCancelled:
+                    log.info("collection %s: index build stopped for shutdown; sources stay in place", self.collection.name)
+                    return
                 except Exception:
                     log.exception("collection %s: optimization failed; sources stay in place", self.collection.name)
                     self.indexed.update(s.segment_id for s in plan)  # do not retry in a tight loop
@@ -166,7 +170,7 @@ class Optimizer:
         for storage in target.vectors.values():
             build = getattr(storage, "build_index", None)
             if build is not None and storage.has_mask(target.size).any():
-                build(hnsw_config)
+                build(hnsw_config, lambda: self._stop)
         try:
             collection.prewrite_segment(target)
         except Exception:

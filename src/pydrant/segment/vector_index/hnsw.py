@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import threading
-from typing import Any
+from typing import Any, Callable
 
 import faiss
 import numpy as np
@@ -27,6 +27,12 @@ DEFAULT_EF_CONSTRUCT = 100
 # where 1/selectivity paid 2-3x the time at 30% for no recall gained. Below
 # full_scan_threshold matching points the planner scores exactly instead.
 MAX_EF_WIDENING = 32
+# Rows added to a graph per faiss call: a stop request waits for at most one chunk.
+BUILD_CHUNK_ROWS = 16_384
+
+
+class BuildCancelled(Exception):
+    """An index build was stopped (the collection is closing); the segment stays as it was."""
 
 
 _buffers = threading.local()
@@ -84,8 +90,12 @@ class HnswIndex:
         distance: str,
         m: int | None = None,
         ef_construct: int | None = None,
+        cancelled: Callable[[], bool] | None = None,
     ) -> HnswIndex:
-        """Build over `vectors` (n, dim), already preprocessed as stored (Cosine normalised)."""
+        """Build over `vectors` (n, dim), already preprocessed as stored (Cosine normalised).
+
+        Rows go in by chunks, and `cancelled()` is asked between them: a graph over a million
+        points takes minutes, and a server shutting down must not wait for it (BuildCancelled)."""
         if not supports(distance):
             raise ValueError(f"HNSW does not support distance {distance}; use exact search")
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
@@ -93,8 +103,10 @@ class HnswIndex:
         metric = faiss.METRIC_L2 if distance == EUCLID else faiss.METRIC_INNER_PRODUCT
         index = faiss.IndexHNSWFlat(dim, int(m or DEFAULT_M), metric)
         index.hnsw.efConstruction = int(ef_construct or DEFAULT_EF_CONSTRUCT)
-        if vectors.shape[0]:
-            index.add(vectors)
+        for start in range(0, vectors.shape[0], BUILD_CHUNK_ROWS):
+            if cancelled is not None and cancelled():
+                raise BuildCancelled(f"graph build stopped after {start} of {vectors.shape[0]} vectors")
+            index.add(vectors[start : start + BUILD_CHUNK_ROWS])
         return cls(index, offsets, distance)
 
     def search(

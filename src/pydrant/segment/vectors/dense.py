@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -151,7 +151,7 @@ class DenseStorage(PresenceMask):
 
     # -- index ------------------------------------------------------------------------
 
-    def build_index(self, hnsw_config: dict[str, Any] | None = None) -> bool:
+    def build_index(self, hnsw_config: dict[str, Any] | None = None, cancelled: Callable[[], bool] | None = None) -> bool:
         """Build the HNSW graph with `hnsw_config` (vector-level settings win) and the
         clusters exact scans prune with. Returns False and keeps exact search when the
         distance has no graph (Manhattan) or m == 0."""
@@ -159,6 +159,8 @@ class DenseStorage(PresenceMask):
         offsets, rows = self.vectors_for_index()
         # Byte rows are scored by their own kernel (Cosine on raw bytes): no cluster bounds.
         self.partition = None if self.datatype == "uint8" else partition.Partition.build(rows, offsets, self.distance)
+        if cancelled is not None and cancelled():
+            raise hnsw.BuildCancelled("index build stopped after the clusters")
         m = cfg.get("m")
         if m == 0 or not hnsw.supports(self.distance):
             self._set_index(None)
@@ -166,7 +168,7 @@ class DenseStorage(PresenceMask):
         if self.datatype == "uint8" and self.distance == COSINE:
             # Byte rows are not normalised when stored; the graph needs directions.
             rows = normalize_rows(rows)
-        self._set_index(hnsw.HnswIndex.build(rows, offsets, self.distance, m, cfg.get("ef_construct")))
+        self._set_index(hnsw.HnswIndex.build(rows, offsets, self.distance, m, cfg.get("ef_construct"), cancelled))
         self._hnsw_effective = cfg
         return True
 
