@@ -123,6 +123,7 @@ def test_block_parallel_scan_equals_single_scan(distance: str, datatype: str, mo
     offsets, same scores, ties by offset, for dense and sparse candidate masks."""
     from pydrant.segment.vector_index import exact, parallel
 
+    monkeypatch.setattr(exact, "PARALLEL_MIN_CANDIDATES", 0)  # split even these small masks
     rng = np.random.default_rng(5)
     n = 2000
     x = rng.integers(0, 4, size=(n, 6)).astype(np.float32)  # few distinct rows: many exact ties

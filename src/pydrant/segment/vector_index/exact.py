@@ -18,6 +18,8 @@ from pydrant.segment.vector_index.distance import (
 
 # Below this many candidates the exact L2 kernel is cheap enough to run directly.
 _EUCLID_SHORTCUT_MIN = 2048
+# Below this many candidates a search is scored on one thread (see exact_search_mask).
+PARALLEL_MIN_CANDIDATES = 8192
 
 
 def score_rows(rows: np.ndarray, query: np.ndarray, distance: str) -> np.ndarray:
@@ -99,11 +101,20 @@ def exact_search_mask(
     distance: str,
     k: int,
     sqnorms: np.ndarray | None = None,
+    count: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """`exact_search` over the offsets where `mask` (bool, no longer than `matrix`) is True,
     scanned in row blocks across the cores: each block keeps its own exact top-k (ties by
-    offset), and the merge of those is the exact top-k of the whole."""
+    offset), and the merge of those is the exact top-k of the whole. `count` is the mask's
+    popcount when the caller knows it.
+
+    Few candidates (a selective filter) are gathered and scored on the calling thread: handing
+    half of a 1000-row gather to another thread costs more than the gather."""
     n = mask.shape[0]
+    if count is None:
+        count = int(np.count_nonzero(mask))
+    if count < PARALLEL_MIN_CANDIDATES:
+        return exact_search(matrix, np.flatnonzero(mask), query, distance, k, sqnorms)
     direct = distance in (COSINE, DOT) and matrix.dtype == np.float32
 
     def block(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:

@@ -241,7 +241,7 @@ class DenseStorage(PresenceMask):
             )
             if found is not None:
                 return found
-        return exact_search_mask(self._data, cand.mask, q, self.distance, k, sq)
+        return exact_search_mask(self._data, cand.mask, q, self.distance, k, sq, cand.count)
 
     def candidate_mask(self, candidates: Candidates) -> CandidateMask:
         """Any accepted candidates form as a CandidateMask restricted to stored vectors."""
