@@ -44,6 +44,15 @@ def state(collection: Collection) -> dict[Any, tuple[Any, Any]]:
     return out
 
 
+def assert_reopened_state(tmp_path: Path, expected: dict[Any, tuple[Any, Any]]) -> None:
+    """A fresh open of the storage holds exactly `expected`."""
+    reopened = TableOfContents(tmp_path / "storage", NEVER)
+    try:
+        assert state(reopened.get("c")) == expected
+    finally:
+        reopened.close()
+
+
 def wait_green(collection: Collection) -> None:
     deadline = time.monotonic() + 60
     while collection.status() != "green":
@@ -77,11 +86,7 @@ def test_flush_after_the_swap_reuses_the_prewritten_files(toc: TableOfContents, 
             assert (collection.directory / "segments" / str(entry.id) / name).exists()
     expected = state(collection)
     toc.close()
-    reopened = TableOfContents(tmp_path / "storage", NEVER)
-    try:
-        assert state(reopened.get("c")) == expected
-    finally:
-        reopened.close()
+    assert_reopened_state(tmp_path, expected)
 
 
 def test_changes_made_by_the_swap_catch_up_reach_disk(toc: TableOfContents, tmp_path: Path) -> None:
@@ -97,11 +102,7 @@ def test_changes_made_by_the_swap_catch_up_reach_disk(toc: TableOfContents, tmp_
     expected = state(collection)
     assert 5 not in expected and expected[8][1] == {"moved": True}
     toc.close()
-    reopened = TableOfContents(tmp_path / "storage", NEVER)
-    try:
-        assert state(reopened.get("c")) == expected
-    finally:
-        reopened.close()
+    assert_reopened_state(tmp_path, expected)
 
 
 def test_a_flush_leaves_an_unswapped_segment_alone_until_it_is_discarded(toc: TableOfContents) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Callable, ContextManager
 
 import pytest
 
@@ -19,20 +20,25 @@ def wait_for(predicate, what: str, deadline_s: float = 5.0) -> None:  # type: ig
         time.sleep(0.001)  # polling a condition under a deadline
 
 
+def enters(hold: Callable[[], ContextManager[None]]) -> bool:
+    """Whether another thread gets through `with hold():` (waiting at most 5 s)."""
+    done = threading.Event()
+
+    def run() -> None:
+        with hold():
+            done.set()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    entered = done.wait(5)
+    thread.join(5)
+    return entered
+
+
 def test_readers_share_the_lock() -> None:
     lock = RWLock()
-    first_in, second_done = threading.Event(), threading.Event()
-
-    def second() -> None:
-        with lock.read():
-            second_done.set()
-
     with lock.read():
-        first_in.set()
-        thread = threading.Thread(target=second)
-        thread.start()
-        assert second_done.wait(5), "a second reader must enter while the first holds the lock"
-    thread.join(5)
+        assert enters(lock.read), "a second reader must enter while the first holds the lock"
 
 
 def test_writer_waits_for_readers_and_new_readers_wait_for_the_writer() -> None:
@@ -69,13 +75,4 @@ def test_an_exception_inside_a_read_releases_it() -> None:
     with pytest.raises(ValueError):
         with lock.read():
             raise ValueError("boom")
-    done = threading.Event()
-
-    def writer() -> None:
-        with lock.write():
-            done.set()
-
-    thread = threading.Thread(target=writer)
-    thread.start()
-    assert done.wait(5), "the writer must get the lock once the failed reader left"
-    thread.join(5)
+    assert enters(lock.write), "the writer must get the lock once the failed reader left"
