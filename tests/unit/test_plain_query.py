@@ -84,6 +84,7 @@ def outcome(collection: Collection, body: Any) -> Any:
 
 numbers = st.one_of(st.floats(-3, 3, allow_nan=False, width=32), st.integers(-3, 3))
 odd_values = st.one_of(st.none(), st.booleans(), st.integers(-2, 3), st.floats(allow_nan=False), st.text(max_size=3),
+                       st.sampled_from([2**63, 10**20, 10**400, -(10**400)]),  # JSON integers past every machine type
                        st.lists(st.integers(0, 2), max_size=2), st.just({}))
 
 
@@ -153,6 +154,12 @@ def test_plain_bodies_take_the_short_path(toc: TableOfContents) -> None:
     {"query": [0.5] * DIM, "using": "a", "params": {"indexed_only": True}},
     {"query": 7, "using": "a"},
     {"query": [0.5] * DIM, "using": "a", "with_payload": 3},
+    {"query": [0.5] * DIM, "using": "a", "score_threshold": 10**400},  # past float: the general path's 400
 ])
 def test_other_bodies_take_the_general_path(toc: TableOfContents, body: dict[str, Any]) -> None:
     assert answer(toc.get("c"), body) is None
+
+
+def test_a_threshold_past_float_range_is_a_client_error(toc: TableOfContents) -> None:
+    result = outcome(toc.get("c"), {"query": [0.5] * DIM, "using": "a", "score_threshold": 10**400})
+    assert result[0] == "error" and "score_threshold" in result[2]

@@ -206,3 +206,19 @@ def test_a_build_stops_between_chunks_when_cancelled(monkeypatch: pytest.MonkeyP
     assert s.index is not None and s.index.size == 3000
     found, _ = s.search(s._data[7], 1, None, {"hnsw_ef": 64})
     assert found.tolist() == [7]
+
+
+def test_huge_ef_and_limit_are_bounded_by_the_graph(storages, data) -> None:
+    """hnsw_ef and limit come from clients as any JSON integer: past the graph's size they
+    change nothing (and must not overflow faiss's 32-bit parameters)."""
+    s = storages["Cosine"]
+    q = data[1][0]
+    wide, _ = s.search(q, 10, None, {"hnsw_ef": 2**40})
+    exact, _ = s.search(q, 10, None, {"exact": True})
+    assert set(wide.tolist()) == set(exact.tolist())  # a beam over the whole graph is exhaustive
+    everything, _ = s.search(q, 10**20, None, {"hnsw_ef": 10**30})
+    assert everything.shape[0] == N
+    mask = np.zeros(N, dtype=bool)
+    mask[::3] = True
+    filtered, _ = s.search(q, 10**20, mask, {"hnsw_ef": 2**40})
+    assert 0 < filtered.shape[0] <= mask.sum() and mask[filtered].all()

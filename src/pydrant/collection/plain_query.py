@@ -42,7 +42,7 @@ def answer(collection: Collection, raw: Any) -> dict[str, Any] | None:
     limit = raw.get("limit", DEFAULT_LIMIT)
     offset = raw.get("offset")
     offset = 0 if offset is None else offset
-    threshold = raw.get("score_threshold")
+    threshold = _threshold(raw.get("score_threshold"))
     params = _params(raw.get("params"))
     if (
         type(vector) is not list
@@ -50,7 +50,7 @@ def answer(collection: Collection, raw: Any) -> dict[str, Any] | None:
         or type(limit) is not int or limit < 1
         or type(offset) is not int or offset < 0
         or params is None
-        or (threshold is not None and (type(threshold) not in _NUMBER_TYPES or not math.isfinite(threshold)))
+        or threshold is _NOT_PLAIN
     ):
         return None
     using = raw.get("using")
@@ -70,8 +70,25 @@ def answer(collection: Collection, raw: Any) -> dict[str, Any] | None:
     with collection.reading():
         scorer = NearestScorer(spec, query, params, full_scan_vectors(collection.config, spec))
         hits = search_segments(list(collection.holder.segments), spec.name, scorer, None, limit + offset,
-                               None if threshold is None else float(threshold))[offset:]
+                               threshold)[offset:]
         return {"points": scored_points(projection, hits)}
+
+
+_NOT_PLAIN = object()
+
+
+def _threshold(raw: Any) -> Any:
+    """score_threshold as a float (None when absent), or _NOT_PLAIN: not a number, or an
+    integer literal too large for a float (the general path reports those)."""
+    if raw is None:
+        return None
+    if type(raw) not in _NUMBER_TYPES:
+        return _NOT_PLAIN
+    try:
+        value = float(raw)
+    except OverflowError:
+        return _NOT_PLAIN
+    return value if math.isfinite(value) else _NOT_PLAIN
 
 
 def _params(raw: Any) -> dict[str, Any] | None:

@@ -125,7 +125,9 @@ class HnswIndex:
         """
         if k <= 0 or self.size == 0:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-        ef = max(int(ef or self.default_ef), k)
+        kk = min(k, self.size)
+        # A beam wider than the graph explores nothing more (and faiss takes a 32-bit int).
+        ef = min(max(int(ef or self.default_ef), kk), self.size)
         bitmap = None
         if isinstance(allowed, CandidateMask) and allowed.complete and allowed.count == self.size:
             allowed = None  # every label is a candidate: no selector, no bitmap
@@ -137,12 +139,11 @@ class HnswIndex:
             if count == 0:
                 return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
             widen = min(float(MAX_EF_WIDENING), math.sqrt(self.size / count))
-            ef = min(max(int(ef * widen), ef), max(self.size, k))
+            ef = min(max(int(ef * widen), ef), self.size)
             # The selector keeps a raw pointer: `bitmap` must stay alive until search returns.
             params.sel = faiss.IDSelectorBitmap(self.size, faiss.swig_ptr(bitmap))
             params.efSearch = ef
         q = np.ascontiguousarray(query, dtype=np.float32).reshape(-1)
-        kk = min(k, self.size)
         dist, labels, dist_ptr, labels_ptr = _result_buffers(kk)
         # faiss's Python `search` wrapper re-validates and allocates per call; one query does
         # not need it (search_c is the SWIG method the wrapper itself calls).
