@@ -418,3 +418,51 @@ def test_body_over_the_limit_is_refused(api: Api) -> None:
                     headers={"content-type": "application/json"})
     api.error(resp, statuses=(400, 413))
     assert api.snapshot() == before
+
+
+# ---- integers past every machine type, on an indexed segment -------------------------------------
+HUGE_INTS = [2**31, 2**63, 10**20, 10**400]
+
+
+@pytest.fixture(scope="module")
+def indexed(fuzz_server: ServerProcess, fuzz_rest: RestClient) -> Iterator[Api]:
+    """1200 points in one HNSW-indexed segment (searched through the graph: full_scan_threshold
+    is at its minimum), plus a sparse and a multivector."""
+    from helpers.server import wait_until
+
+    name = f"huge_{uuid.uuid4().hex[:10]}"
+    fuzz_rest.ok("PUT", f"/collections/{name}", json={
+        "vectors": {"d": {"size": 4, "distance": "Cosine"},
+                    "m": {"size": 2, "distance": "Dot", "multivector_config": {"comparator": "max_sim"}}},
+        "sparse_vectors": {"s": {}}, "hnsw_config": {"full_scan_threshold": 10},
+        "optimizers_config": {"indexing_threshold": 1}})
+    rows = [[(i * 7 % 13) / 13, (i % 5) / 5, 1.0, (i % 11) / 11] for i in range(1200)]
+    fuzz_rest.ok("PUT", f"/collections/{name}/points", params={"wait": "true"}, json={"points": [
+        {"id": i, "vector": {"d": rows[i], "m": [rows[i][:2], rows[i][2:]], "s": {"indices": [i % 5], "values": [1.0]}},
+         "payload": {"g": i % 3}} for i in range(1200)]})
+    wait_until(lambda: fuzz_rest.ok("GET", f"/collections/{name}")["status"] == "green", 60, 0.1, "indexed")
+    assert fuzz_rest.ok("GET", f"/collections/{name}")["indexed_vectors_count"] > 0
+    yield Api(fuzz_server, fuzz_rest, name)
+    fuzz_rest.delete(f"/collections/{name}")
+
+
+@pytest.mark.parametrize("big", HUGE_INTS)
+@pytest.mark.parametrize("path, body", [
+    ("query", {"query": [1, 0, 0, 0], "using": "d", "limit": "BIG"}),
+    ("query", {"query": [1, 0, 0, 0], "using": "d", "offset": "BIG"}),
+    ("query", {"query": [1, 0, 0, 0], "using": "d", "params": {"hnsw_ef": "BIG"}}),
+    ("query", {"query": [1, 0, 0, 0], "using": "d", "params": {"hnsw_ef": "BIG"}, "filter": {"must": [{"key": "g", "match": {"value": 1}}]}}),
+    ("query", {"query": [1, 0, 0, 0], "using": "d", "score_threshold": "BIG"}),
+    ("query", {"query": {"indices": [1], "values": [1.0]}, "using": "s", "limit": "BIG"}),
+    ("query", {"query": [[1, 0], [0, 1]], "using": "m", "limit": "BIG"}),
+    ("query", {"prefetch": [{"query": [1, 0, 0, 0], "using": "d", "limit": "BIG"}], "query": {"fusion": "rrf"}, "limit": "BIG"}),
+    ("query/groups", {"query": [1, 0, 0, 0], "using": "d", "group_by": "g", "limit": "BIG", "group_size": "BIG"}),
+    # one huge field at a time: both huge would ask for every pair of 1200 points
+    ("search/matrix/pairs", {"sample": "BIG", "limit": 2, "using": "d"}),
+    ("search/matrix/pairs", {"sample": 3, "limit": "BIG", "using": "d"}),
+])
+def test_huge_integers_in_search_bodies_never_crash(indexed: Api, path: str, body: dict[str, Any], big: int) -> None:
+    """Answered (a huge limit or beam is bounded by the data) or refused with a 4xx."""
+    text = json.dumps(body).replace('"BIG"', str(big))
+    status, _, answer = indexed.raw("POST", f"{indexed.c}/points/{path}", text.encode(), {"content-type": "application/json"})
+    assert status in (200, 400, 422), (status, answer[:300])
