@@ -15,20 +15,19 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from pydrant.collection.config import DEFAULT_VECTOR
-from pydrant.collection.convert import finite_vector
+from pydrant.collection.convert import NUMBER_TYPES, all_numbers, finite_vector
 from pydrant.collection.read import Projection, scored_points
 from pydrant.collection.search import NearestScorer, full_scan_vectors, search_segments
 from pydrant.errors import PydrantError
+from pydrant.models.query import DEFAULT_LIMIT
 
 if TYPE_CHECKING:
     from pydrant.collection.collection import Collection
 
-DEFAULT_LIMIT = 10
 _KEYS = frozenset(("query", "limit", "offset", "using", "params", "with_payload", "with_vector", "score_threshold",
                    "filter", "prefetch", "lookup_from", "shard_key"))
 _NULL_ONLY = ("filter", "prefetch", "lookup_from", "shard_key")  # present only as null
 _PARAM_KEYS = frozenset(("hnsw_ef", "exact"))
-_NUMBER_TYPES = frozenset((int, float))  # exact types: a JSON bool is not a number
 
 
 def answer(collection: Collection, raw: Any) -> dict[str, Any] | None:
@@ -46,7 +45,7 @@ def answer(collection: Collection, raw: Any) -> dict[str, Any] | None:
     params = _params(raw.get("params"))
     if (
         type(vector) is not list
-        or not _NUMBER_TYPES.issuperset(map(type, vector))
+        or not all_numbers(vector)
         or type(limit) is not int or limit < 1
         or type(offset) is not int or offset < 0
         or params is None
@@ -82,7 +81,7 @@ def _threshold(raw: Any) -> Any:
     integer literal too large for a float (the general path reports those)."""
     if raw is None:
         return None
-    if type(raw) not in _NUMBER_TYPES:
+    if type(raw) not in NUMBER_TYPES:
         return _NOT_PLAIN
     try:
         value = float(raw)

@@ -10,6 +10,7 @@ from msgspec import Meta
 from pydrant.models.points import Body
 
 PositiveInt = Annotated[int, Meta(ge=1)]
+DEFAULT_LIMIT = 10  # Qdrant's limit when a query or prefetch names none
 
 
 class SearchParamsBody(Body):
