@@ -121,3 +121,26 @@ def test_a_flush_leaves_an_unswapped_segment_alone_until_it_is_discarded(toc: Ta
     upsert(toc, points(20, 30))
     collection.flush()
     assert not directory.exists()
+
+
+def test_a_swap_with_nothing_else_to_flush_still_reaches_the_manifest(toc: TableOfContents, tmp_path: Path) -> None:
+    """Everything was flushed before the optimizer ran, so after the swap no segment is dirty
+    (the target was prewritten): the manifest must still name the new segment set, or a
+    restart forgets the built index and optimizes everything again."""
+    collection = toc.get("c")
+    for start in range(0, 1500, 500):
+        upsert(toc, points(start, start + 500))
+    collection.flush()  # before the optimizer's idle wait is over: the swap comes after it
+    wait_green(collection)
+    built = sorted((s.segment_id, s.appendable) for s in collection.holder.segments)
+    assert any(not appendable for _, appendable in built)
+    expected = state(collection)
+    toc.close()
+    reopened = TableOfContents(tmp_path / "storage", NEVER)
+    try:
+        again = reopened.get("c")
+        assert sorted((s.segment_id, s.appendable) for s in again.holder.segments) == built
+        assert again.status() == "green"
+        assert state(again) == expected
+    finally:
+        reopened.close()

@@ -333,7 +333,9 @@ class Collection:
         with self.rw.read():
             applied = self.applied_op
             segments = list(self.holder.segments)
-            if applied == self._flushed_op and not self._config_dirty and not any(s.dirty for s in segments):
+            # A swap of a prewritten segment leaves nothing dirty, yet changes the segment set.
+            same_segments = [s.segment_id for s in segments] == [e.id for e in self.manifest.segments]
+            if applied == self._flushed_op and not self._config_dirty and same_segments and not any(s.dirty for s in segments):
                 return
             generation = self.manifest.generation + 1  # new file names every flush: never overwrite live files
             previous = {e.id: e.files for e in self.manifest.segments}
