@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from starlette.middleware.cors import CORSMiddleware
+
 from pydrant.api.rest.asgi import Api, Mode, RestApp, Static
 from pydrant.api.rest.context import RequestContext
 from pydrant.api.rest.router import Router
@@ -64,7 +66,7 @@ class Where:
         return True
 
 
-def make_app(where: Where, max_body: int = 100, api_key: str | None = None) -> tuple[RestApp, FakeToc]:
+def make_app(where: Where, max_body: int = 100, api_key: str | None = None, cors: bool = False) -> tuple[RestApp, FakeToc]:
     router: Router[Any] = Router()
     router.add("POST", "/adaptive/{name}", Api(where.record, Mode.ADAPTIVE))
     router.add("POST", "/inline", Api(where.record, Mode.INLINE))
@@ -73,7 +75,7 @@ def make_app(where: Where, max_body: int = 100, api_key: str | None = None) -> t
     router.add("GET", "/missing", Api(lambda ctx: (_ for _ in ()).throw(NotFound("nothing here")), Mode.INLINE))
     router.add("GET", "/static", Static(b"text/plain", b"fixed"))
     toc = FakeToc()
-    return RestApp(toc, router, max_body, api_key), toc  # type: ignore[arg-type]
+    return RestApp(toc, router, max_body, api_key, cors), toc  # type: ignore[arg-type]
 
 
 LOOP = threading.current_thread().name
@@ -225,3 +227,52 @@ def test_lifespan_closes_the_toc_on_shutdown() -> None:
 
     asyncio.run(app({"type": "lifespan"}, receive, send))  # type: ignore[arg-type]
     assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"] and toc.closed == 1
+
+
+ORIGIN = [(b"origin", b"http://app.test")]
+PREFLIGHT = [*ORIGIN, (b"access-control-request-method", b"POST"), (b"access-control-request-headers", b"api-key")]
+
+
+@pytest.mark.parametrize("method, path, headers", [
+    ("POST", "/inline", []), ("POST", "/inline", ORIGIN),
+    ("GET", "/static", []), ("GET", "/static", ORIGIN),
+    ("GET", "/missing", []), ("GET", "/missing", ORIGIN),  # a handler's error
+    ("GET", "/inline", []), ("GET", "/inline", ORIGIN),  # 405
+    ("GET", "/nowhere", []), ("GET", "/nowhere", ORIGIN),  # 404
+    ("POST", "/inline/", []), ("POST", "/inline/", ORIGIN),  # trailing-slash redirect
+    ("OPTIONS", "/inline", []), ("OPTIONS", "/inline", PREFLIGHT),
+    ("POST", "/inline", [(b"Origin", b"x")]),  # ASGI servers lower-case names; a raw scope may not
+])
+def test_requests_without_origin_skip_the_cors_middleware_and_answer_alike(
+        method: str, path: str, headers: list[tuple[bytes, bytes]]) -> None:
+    """The built-in CORS gate answers exactly as Starlette's middleware around the app does:
+    the same status, the same headers (one `vary`), the same body."""
+
+    async def messages(app: Any) -> list[dict[str, Any]]:
+        inbox = [{"type": "http.request", "body": b"", "more_body": False}]
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return inbox.pop(0) if inbox else {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await app(scope(method, path, headers=headers), receive, send)
+        start, body = sent
+        answered = sorted((bytes(k).lower(), bytes(v)) for k, v in start["headers"])
+        assert dict(answered).get(b"content-length", b"0") == b"%d" % len(body["body"])
+        if body["body"].startswith(b"{"):
+            # `time` is the one field that differs, and with it the length
+            body["body"] = {**json.loads(body["body"]), "time": 0}
+            answered = [(k, b"*" if k == b"content-length" else v) for k, v in answered]
+        start["headers"] = answered
+        return sent
+
+    gated, _ = make_app(Where(), cors=True)
+    plain, _ = make_app(Where())
+    wrapped = CORSMiddleware(plain, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"])
+    ours, theirs = asyncio.run(messages(gated)), asyncio.run(messages(wrapped))
+    assert ours == theirs
+    names = [name for name, _ in ours[0]["headers"]]
+    assert names.count(b"vary") == 1

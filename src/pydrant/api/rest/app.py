@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import msgspec
-from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 
 from pydrant.api.rest import routes_collections as col, routes_points as pts, routes_query as qry, routes_service as svc
@@ -146,8 +145,4 @@ def build_router() -> Router[Endpoint]:
 
 
 def build_app(toc: TableOfContents, max_body_bytes: int, api_key: str | None = None, enable_cors: bool = True) -> ASGIApp:
-    app: ASGIApp = RestApp(toc, build_router(), max_body_bytes, api_key)
-    if enable_cors:
-        # Starlette's middleware answers preflights and adds the CORS headers to every answer.
-        app = CORSMiddleware(app, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"])
-    return app
+    return RestApp(toc, build_router(), max_body_bytes, api_key, cors=enable_cors)

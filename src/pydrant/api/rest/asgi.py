@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Union
 
 from starlette.datastructures import URL
+from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import RedirectResponse
 from starlette.types import Receive, Scope, Send
 
@@ -59,19 +60,36 @@ class Static:
 Endpoint = Union[Api, Static]
 
 
-async def answer(send: Send, status: int, body: bytes, content_type: bytes = JSON) -> None:
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        # a fresh list per answer: CORSMiddleware appends its headers to it
-        "headers": [(b"content-length", b"%d" % len(body)), (b"content-type", content_type)],
-    })
+VARY_ORIGIN = (b"vary", b"Origin")
+
+
+async def answer(send: Send, status: int, body: bytes, content_type: bytes = JSON, vary: bool = False) -> None:
+    # a fresh list per answer: CORSMiddleware appends its headers to it
+    headers = [(b"content-length", b"%d" % len(body)), (b"content-type", content_type)]
+    if vary:
+        headers.append(VARY_ORIGIN)
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
+def has_origin(scope: Scope) -> bool:
+    for name, _ in scope["headers"]:
+        if name == b"origin":
+            return True
+    return False
+
+
 class RestApp:
-    def __init__(self, toc: TableOfContents, router: Router[Endpoint], max_body_bytes: int, api_key: str | None) -> None:
+    def __init__(self, toc: TableOfContents, router: Router[Endpoint], max_body_bytes: int, api_key: str | None,
+                 cors: bool = False) -> None:
         self.toc = toc
+        # CORS (any origin, as Qdrant's default): Starlette's middleware answers preflights and
+        # adds its headers to requests from browsers, which send an Origin header. The others
+        # skip it: its per-request header parsing and send wrapper cost about as much as the
+        # rest of this class, and all it adds to them is `Vary: Origin`, which answer() adds.
+        self._cors: CORSMiddleware | None = None
+        if cors:
+            self._cors = CORSMiddleware(self._from_browser, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"])
         self.router = router
         self.max_body_bytes = max_body_bytes
         self.check_key = api_key is not None
@@ -90,18 +108,30 @@ class RestApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
-            client = scope.get("client")
-            same_connection = client is not None and client == self._last_client
-            self._last_client = client
-            self._in_flight += 1
-            try:
-                await self._http(scope, receive, send, same_connection)
-            finally:
-                self._in_flight -= 1
+            if self._cors is None:
+                await self._serve(scope, receive, send, False)
+            elif has_origin(scope):
+                await self._cors(scope, receive, send)
+            else:
+                await self._serve(scope, receive, send, True)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
         else:  # websocket: no such routes; closing before accept makes uvicorn answer 403
             await send({"type": "websocket.close", "code": 1000, "reason": ""})
+
+    async def _from_browser(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A request with an Origin header, inside the CORS middleware (which adds Vary)."""
+        await self._serve(scope, receive, send, False)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, vary: bool) -> None:
+        client = scope.get("client")
+        same_connection = client is not None and client == self._last_client
+        self._last_client = client
+        self._in_flight += 1
+        try:
+            await self._http(scope, receive, send, same_connection, vary)
+        finally:
+            self._in_flight -= 1
 
     def _alone(self, same_connection: bool) -> bool:
         """Whether an adaptive read may run on the loop: no other request is in flight, and the
@@ -114,17 +144,17 @@ class RestApp:
         inline; a request following another client's goes to the threadpool."""
         return same_connection and self._in_flight == 1
 
-    async def _http(self, scope: Scope, receive: Receive, send: Send, same_connection: bool) -> None:
+    async def _http(self, scope: Scope, receive: Receive, send: Send, same_connection: bool, vary: bool) -> None:
         started = time.perf_counter()
         method: str = scope["method"]
         segments = segments_of(scope["path"])
         found = None if segments is None else self.router.match(method, segments)
         if found is None:
-            await self._no_route(scope, receive, send, segments, started)
+            await self._no_route(scope, receive, send, segments, started, vary)
             return
         endpoint, params = found
         if isinstance(endpoint, Static):
-            await answer(send, 200, endpoint.body, endpoint.content_type)
+            await answer(send, 200, endpoint.body, endpoint.content_type, vary)
             return
         try:
             key = declared = None
@@ -156,7 +186,7 @@ class RestApp:
             status, body = envelope.from_exception(error, started)
         except Exception as exc:  # our bug: logged with traceback, reported as 500
             status, body = envelope.from_exception(exc, started)
-        await answer(send, status, body)
+        await answer(send, status, body, JSON, vary)
 
     async def _read_body(self, receive: Receive, declared: bytes | None) -> bytes | None:
         """The whole body, refused past the limit by its declared length or as it streams in;
@@ -181,19 +211,20 @@ class RestApp:
                 return b"".join(chunks)
             chunks.append(chunk)
 
-    async def _no_route(self, scope: Scope, receive: Receive, send: Send, segments: list[str] | None, started: float) -> None:
+    async def _no_route(self, scope: Scope, receive: Receive, send: Send, segments: list[str] | None, started: float,
+                        vary: bool) -> None:
         """405 when another method has this path, Starlette's trailing-slash redirect, else 404."""
         method, path = scope["method"], scope["path"]
         if segments is not None and self.router.allows_path(segments):
-            await answer(send, 405, envelope.error(f"Method {method} is not allowed for {URL(scope=scope).path}", started))
+            await answer(send, 405, envelope.error(f"Method {method} is not allowed for {URL(scope=scope).path}", started), JSON, vary)
             return
         if path != "/" and path.endswith("/"):
             stripped = segments_of(path.rstrip("/"))
             if stripped is not None and self.router.allows_path(stripped):
                 target = URL(scope={**scope, "path": path.rstrip("/")})
-                await RedirectResponse(url=str(target))(scope, receive, send)
+                await RedirectResponse(url=str(target), headers={"vary": "Origin"} if vary else None)(scope, receive, send)
                 return
-        await answer(send, 404, envelope.error(f"Not found: no route for {method} {URL(scope=scope).path}", started))
+        await answer(send, 404, envelope.error(f"Not found: no route for {method} {URL(scope=scope).path}", started), JSON, vary)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
