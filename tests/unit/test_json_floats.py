@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pydrant.segment.vector_index import distance
-from pydrant.segment.vector_index.distance import json_floats
+from pydrant.segment.vector_index.distance import json_float_list, json_floats
 
 
 def _same(a: float, b: float) -> bool:
@@ -82,6 +82,8 @@ def test_small_and_large_arrays_format_alike() -> None:
     assert json_floats(np.zeros((0, 4), dtype=np.float32)).shape == (0, 4)
     assert json_floats(np.float32(0.1)).tolist() == 0.1
     assert json_floats(np.array([0.1, -0.0, 1e-3], dtype=np.float32)).tolist() == [0.1, -0.0, 0.001]
+    for n in (0, 5, 100):  # both sides of the per-value crossover
+        assert json_float_list(x.ravel()[:n].tolist()) == json_floats(x.ravel()[:n]).tolist()
 
 
 @settings(max_examples=300, deadline=None)

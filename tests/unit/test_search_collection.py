@@ -19,6 +19,7 @@ from pydrant.collection.search import (
     NearestScorer,
     full_scan_vectors,
     search_segments,
+    strictly_best_first,
 )
 from pydrant.models.query import Fusion
 from pydrant.segment.filtering.compile import compile_filter
@@ -237,3 +238,30 @@ def test_unfiltered_candidates_follow_every_change(data: np.ndarray, index: bool
         segment.set_vectors("", offsets, data[:1])  # the query's own vector: the best match
         assert top_ids()[0] == 10_000
     assert storage.search_cache is not None
+
+
+def test_strictly_best_first() -> None:
+    f = np.float32
+    assert strictly_best_first(np.array([], f), True) and strictly_best_first(np.array([0.5], f), True)
+    assert not strictly_best_first(np.array([np.nan], f), True)
+    assert strictly_best_first(np.array([3, 2, 1], f), True) and not strictly_best_first(np.array([3, 2, 1], f), False)
+    assert strictly_best_first(np.array([1, 2, 3], f), False)
+    assert not strictly_best_first(np.array([3, 3, 1], f), True)  # a tie
+    assert not strictly_best_first(np.array([3, np.nan, 1], f), True)
+
+
+def test_one_segment_ties_and_nan_scores_take_the_merge() -> None:
+    """In one segment, tied scores that make the top-k are ordered by point id (not by
+    offset) and NaN scores are dropped: the short return for a strictly ordered top-k must not
+    skip either. (Which of the tied points make a segment's top-k goes by offset.)"""
+    config = CollectionConfig.from_create_request({"vectors": {"size": 2, "distance": "Dot"}})
+    segment = Segment(0, config.all_vectors())
+    rows = np.array([[1, 1], [1, 1], [1, 1], [2, 2], [1e38, -1e38]], dtype=np.float32)
+    offsets = segment.insert([40, 30, 20, 10, 50], 1, [None] * 5)
+    segment.set_vectors("", offsets, rows)
+    q = np.array([1e38, 1e38], dtype=np.float32)  # the last row's dot is inf - inf = NaN
+    hits = search_segments([segment], "", NearestScorer(config.vector(""), np.array([1, 1], np.float32), {}, 10**9), None, 3)
+    assert [h.point_id for h in hits] == [10, 30, 40]
+    with np.errstate(over="ignore", invalid="ignore"):
+        hits = search_segments([segment], "", NearestScorer(config.vector(""), q, {}, 10**9), None, 10)
+    assert [h.point_id for h in hits] == [10, 20, 30, 40]  # 10's score overflows to inf; 50's is NaN

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pydrant.segment.vector_index.distance import dot_scores, gathered_dot_scores
 from pydrant.segment.vector_index.exact import exact_search
 from pydrant.segment.vector_index.hnsw import HnswIndex
 from pydrant.segment.vectors.base import load_storage, make_storage
@@ -222,3 +223,24 @@ def test_huge_ef_and_limit_are_bounded_by_the_graph(storages, data) -> None:
     mask[::3] = True
     filtered, _ = s.search(q, 10**20, mask, {"hnsw_ef": 2**40})
     assert 0 < filtered.shape[0] <= mask.sum() and mask[filtered].all()
+
+
+@pytest.mark.parametrize("distance", ["Cosine", "Dot"])
+def test_the_short_rescoring_path_answers_as_the_general_one(distance: str) -> None:
+    """The common case (float32 rows, labels are offsets, every hit found) skips steps of the
+    general rescoring: same offsets, same score bits, same order, ties by offset included."""
+    rng = np.random.default_rng(11)
+    base = rng.standard_normal((60, 16)).astype(np.float32)
+    rows = base[rng.integers(0, 60, 1500)]  # many exact duplicates: tied scores
+    if distance == "Cosine":
+        rows = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    index = HnswIndex.build(rows, np.arange(rows.shape[0]), distance)
+    assert index._identity
+    for q in rng.standard_normal((40, 16)).astype(np.float32):
+        for k in (1, 3, 10, 13):
+            short = index.search(q, k, 64, None, rows=rows)
+            general = index.search(q, k, 64, None, rows=rows.astype(np.float64))  # not float32: the general path
+            assert short[0].tolist() == general[0].tolist()
+            assert short[1].tobytes() == general[1].tobytes()
+    picks = rng.integers(0, rows.shape[0], 11)
+    assert gathered_dot_scores(rows, picks, q).tobytes() == dot_scores(rows[picks], q).tobytes()

@@ -5,6 +5,7 @@ Every 4xx of a write happens here: shapes, id formats, vector names, dimensions,
 
 from __future__ import annotations
 
+from array import array as CArray
 from typing import Any, Callable, Iterator, Sequence, Union
 
 import msgspec
@@ -333,11 +334,23 @@ def update_vectors_from_body(body: bytes, config: CollectionConfig) -> tuple[Upd
 
 def finite_vector(values: Any, where: str) -> np.ndarray:
     """A query vector as float32, refusing what float32 cannot hold (as upsert does)."""
-    try:
-        with np.errstate(over="ignore"):
-            array = np.asarray(values, dtype=np.float32)
-    except OverflowError:  # an integer literal too large even for float64
-        array = np.array([np.inf], dtype=np.float32)
+    array: np.ndarray | None = None
+    if type(values) is list:
+        # A flat list of numbers (the usual query) converts in one C loop, without numpy's
+        # shape and dtype discovery: the same C double -> float cast, inf past float32 range.
+        # Anything else in the list (nesting, strings, None) takes numpy's way below.
+        try:
+            array = np.frombuffer(CArray("f", values), dtype=np.float32)
+        except TypeError:
+            pass
+        except OverflowError:  # an integer literal too large even for float64
+            array = np.array([np.inf], dtype=np.float32)
+    if array is None:
+        try:
+            with np.errstate(over="ignore"):
+                array = np.asarray(values, dtype=np.float32)
+        except OverflowError:
+            array = np.array([np.inf], dtype=np.float32)
     if not np.isfinite(array).all():
         raise MalformedJson(f"{where}: vector values must be finite numbers within float32 range")
     return array

@@ -42,7 +42,7 @@ from pydrant.models.query import (
 from pydrant.segment.filtering.compile import compile_filter
 from pydrant.segment.filtering.paths import checked_path, values_at
 from pydrant.segment.segment import Segment
-from pydrant.segment.vector_index.distance import json_floats
+from pydrant.segment.vector_index.distance import json_float_list
 from pydrant.segment.vectors.sparse import canonical
 
 Resolver = Callable[[str], Collection]
@@ -748,7 +748,7 @@ def matrix_pairs(collection: Collection, raw: Any) -> dict[str, Any]:
     ids, rows = search_matrix(collection, raw)
     pairs: list[dict[str, Any]] = []
     for point_id, hits in zip(ids, rows):
-        scores = json_floats(np.asarray([h.score for h in hits], dtype=np.float32)).tolist()
+        scores = json_float_list([h.score for h in hits])
         pairs.extend({"a": point_id, "b": h.point_id, "score": s} for h, s in zip(hits, scores))
     return {"pairs": pairs}
 
@@ -760,6 +760,6 @@ def matrix_offsets(collection: Collection, raw: Any) -> dict[str, Any]:
     return {
         "offsets_row": [f[0] for f in flat],
         "offsets_col": [f[1] for f in flat],
-        "scores": json_floats(np.asarray([f[2] for f in flat], dtype=np.float32)).tolist(),
+        "scores": json_float_list([f[2] for f in flat]),
         "ids": ids,
     }

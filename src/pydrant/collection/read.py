@@ -13,7 +13,7 @@ from pydrant.collection.payload_selector import exclude, include, selector_tree
 from pydrant.errors import MalformedJson
 from pydrant.models.ids import PointId, parse_point_id
 from pydrant.segment.segment import Segment
-from pydrant.segment.vector_index.distance import json_floats
+from pydrant.segment.vector_index.distance import json_float_list
 
 if TYPE_CHECKING:
     from pydrant.collection.search import Hit
@@ -251,7 +251,7 @@ def scored_points(projection: Projection, hits: list[Hit]) -> list[dict[str, Any
     """ScoredPoint records in hit order, read with one `records` call per segment."""
     if not hits:
         return []
-    scores = json_floats(np.asarray([h.score for h in hits], dtype=np.float32)).tolist()
+    scores = json_float_list([h.score for h in hits])
     if not projection.vector_names:
         # The common case (no vectors): each record straight from its hit, ids already known.
         payloads = projection.hit_payloads(hits)

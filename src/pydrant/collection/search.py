@@ -9,6 +9,7 @@ graph returned fewer hits than the candidates allow, they are scored exactly.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Protocol, Sequence
 
@@ -210,6 +211,7 @@ def search_segments(
     if k <= 0:
         return []
     found: list[tuple[Segment, np.ndarray, np.ndarray]] = []
+    ordered = False  # of the last segment's hits: strictly best first, so no NaN and no tie
     for segment in segments:
         storage = segment.vectors.get(name)
         if storage is None or segment.live_count == 0:
@@ -223,21 +225,32 @@ def search_segments(
         if candidates.count == 0:
             continue
         offsets, scores = scorer.top(storage, candidates, k)
-        keep = ~np.isnan(scores)
-        if score_threshold is not None:
-            keep &= passes(scores, score_threshold, scorer.higher_is_better)
-        if not keep.all():
-            offsets, scores = offsets[keep], scores[keep]
+        ordered = strictly_best_first(scores, scorer.higher_is_better)
+        if not ordered or score_threshold is not None:
+            keep = ~np.isnan(scores)
+            if score_threshold is not None:
+                keep &= passes(scores, score_threshold, scorer.higher_is_better)
+            if not keep.all():
+                offsets, scores = offsets[keep], scores[keep]
+                ordered = strictly_best_first(scores, scorer.higher_is_better)
         found.append((segment, offsets, scores))
-    if len(found) == 1:
+    if len(found) == 1 and ordered:
+        # One segment's top-k, best first with no tied scores: already in the merged order
+        # (ties would be re-broken by point id below), and its ids are unique.
         segment, offsets, scores = found[0]
-        keys = -scores if scorer.higher_is_better else scores
-        if offsets.shape[0] < 2 or bool((keys[1:] > keys[:-1]).all()):
-            # One segment's top-k, best first with no tied scores: already in the merged
-            # order (ties would be re-broken by point id below), and its ids are unique.
-            return _hits(segment, offsets, scores)
+        return _hits(segment, offsets, scores)
     hits = [hit for segment, offsets, scores in found for hit in _hits(segment, offsets, scores)]
     return merge_hits(hits, k, scorer.higher_is_better)
+
+
+def strictly_best_first(scores: np.ndarray, higher: bool) -> bool:
+    """Whether `scores` are strictly best first. Any NaN makes this False (it compares
+    false), so True also means no NaN and no tie."""
+    n = scores.shape[0]
+    if n < 2:
+        return n == 0 or not math.isnan(scores[0])
+    later, earlier = scores[1:], scores[:-1]
+    return bool((later < earlier).all() if higher else (later > earlier).all())
 
 
 def _hits(segment: Segment, offsets: np.ndarray, scores: np.ndarray) -> list[Hit]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Final
+from typing import Final, Sequence
 
 import numpy as np
 
@@ -103,6 +103,15 @@ def dot_scores(rows: np.ndarray, query: np.ndarray) -> np.ndarray:
     return out
 
 
+def gathered_dot_scores(matrix: np.ndarray, offsets: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """`dot_scores(matrix[offsets], query)` for a few rows (an HNSW hit list), gathered
+    straight into the padded block: the same bits, one copy and one allocation fewer."""
+    n = offsets.shape[0]
+    padded = np.zeros((-(-n // _GEMV_GROUP) * _GEMV_GROUP, matrix.shape[1]), dtype=np.float32)
+    np.take(matrix, offsets, axis=0, out=padded[:n])
+    return np.asarray(padded @ query, dtype=np.float32)[:n]
+
+
 def uint8_scores(query: np.ndarray, rows: np.ndarray, distance: str) -> np.ndarray:
     """Qdrant's byte-vector scores: Cosine is computed on the raw bytes, not pre-normalised.
 
@@ -160,13 +169,21 @@ def json_floats(values: np.ndarray) -> np.ndarray:
     return _json_floats_vectorised(x32)
 
 
+def json_float_list(values: Sequence[float]) -> list[float]:
+    """`json_floats` of float32 values given and returned as a list (a hit list's scores),
+    without the array round trip of the few-values case."""
+    if len(values) <= _SCALAR_LIMIT:
+        return _json_float_list(values)
+    return _json_floats_vectorised(np.asarray(values, dtype=np.float32)).tolist()  # type: ignore[no-any-return]
+
+
 # Up to this many values json_floats takes the per-value path (the crossover, measured).
 _SCALAR_LIMIT: Final = 48
 # The powers of ten of both paths, from the same numpy call (all exact doubles up to 1e22).
 _POW10: Final[list[float]] = np.power(10.0, np.arange(23)).tolist()
 
 
-def _json_float_list(values: np.ndarray | list[float]) -> list[float]:
+def _json_float_list(values: np.ndarray | Sequence[float]) -> list[float]:
     """`_json_floats_vectorised` value by value: numpy's shortest float32 repr (Dragon4),
     parsed back. Parsing the shortest decimal gives the double nearest to it, which is what
     the vectorised rounding computes."""
