@@ -114,13 +114,20 @@ def retrieve(collection: Collection, raw_ids: Any, with_payload: Any, with_vecto
     projection = Projection(collection, with_payload, with_vector)
     with collection.reading():
         located = collection.holder.locate(ids)
-        out = []
+        # Records are read with one `records` call per segment, then put back in request order.
+        by_segment: dict[Segment, tuple[list[int], list[int]]] = {}  # -> (output rows, offsets)
         seen: set[PointId] = set()
         for point_id, loc in zip(ids, located):
             if loc is None or point_id in seen:
                 continue
             seen.add(point_id)
-            out.extend(projection.records(loc[0], [loc[1]]))
+            rows, offsets = by_segment.setdefault(loc[0], ([], []))
+            rows.append(len(seen) - 1)
+            offsets.append(loc[1])
+        out: list[Any] = [None] * len(seen)
+        for segment, (rows, offsets) in by_segment.items():
+            for row, record in zip(rows, projection.records(segment, offsets)):
+                out[row] = record
         return out
 
 
