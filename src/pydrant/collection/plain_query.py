@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydrant.collection.config import DEFAULT_VECTOR
 from pydrant.collection.convert import NUMBER_TYPES, all_numbers, finite_vector
-from pydrant.collection.read import Projection, scored_points
-from pydrant.collection.search import NearestScorer, full_scan_vectors, search_segments
+from pydrant.collection.read import Projection, scored_points, segment_scored_points
+from pydrant.collection.search import NearestScorer, SegmentTop, full_scan_vectors, search_segments_top
 from pydrant.errors import PydrantError
 from pydrant.models.query import DEFAULT_LIMIT
 
@@ -68,9 +68,12 @@ def answer(collection: Collection, raw: Any) -> dict[str, Any] | None:
         return None
     with collection.reading():
         scorer = NearestScorer(spec, query, params, full_scan_vectors(collection.config, spec))
-        hits = search_segments(list(collection.holder.segments), spec.name, scorer, None, limit + offset,
-                               threshold)[offset:]
-        return {"points": scored_points(projection, hits)}
+        found = search_segments_top(list(collection.holder.segments), spec.name, scorer, None, limit + offset, threshold)
+        if isinstance(found, SegmentTop):
+            if not projection.vector_names:
+                return {"points": segment_scored_points(projection, found, offset)}
+            found = found.hits()
+        return {"points": scored_points(projection, found[offset:])}
 
 
 _NOT_PLAIN = object()

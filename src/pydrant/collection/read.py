@@ -16,7 +16,7 @@ from pydrant.segment.segment import Segment
 from pydrant.segment.vector_index.distance import json_float_list
 
 if TYPE_CHECKING:
-    from pydrant.collection.search import Hit
+    from pydrant.collection.search import Hit, SegmentTop
 
 
 class Projection:
@@ -277,6 +277,21 @@ def scored_points(projection: Projection, hits: list[Hit]) -> list[dict[str, Any
         for row, record in zip(rows, projection.records(segment, offsets, extra)):
             out[row] = record
     return out
+
+
+def segment_scored_points(projection: Projection, top: SegmentTop, skip: int = 0) -> list[dict[str, Any]]:
+    """`scored_points` of one segment's answer held in arrays, from its `skip`-th hit on (a
+    query's offset), when no vector is asked for: no Hit per point."""
+    segment, offsets = top.segment, top.offsets[skip:]
+    offset_list = offsets.tolist()
+    ids = segment.ids_at(offset_list)
+    payloads = projection.payloads(segment.payloads, offset_list)
+    scores = json_float_list(top.scores[skip:].tolist())
+    versions = segment.tracker.versions[offsets].tolist()
+    return [
+        {"id": point_id, "payload": payload, "vector": None, "score": score, "version": version}
+        for point_id, payload, score, version in zip(ids, payloads, scores, versions)
+    ]
 
 
 def _versions(hits: list[Hit]) -> list[int]:

@@ -198,6 +198,19 @@ def passes(scores: np.ndarray, threshold: float | None, higher: bool) -> np.ndar
     return scores > np.float32(threshold) if higher else scores < np.float32(threshold)
 
 
+@dataclass(slots=True)
+class SegmentTop:
+    """The whole answer of a search when one segment holds it: offsets and scores, strictly
+    best first (so no ties to re-break and no NaN), its ids unique."""
+
+    segment: Segment
+    offsets: np.ndarray
+    scores: np.ndarray
+
+    def hits(self) -> list[Hit]:
+        return _hits(self.segment, self.offsets, self.scores)
+
+
 def search_segments(
     segments: Sequence[Segment],
     name: str,
@@ -208,6 +221,21 @@ def search_segments(
     restrict: dict[int, np.ndarray] | None = None,
 ) -> list[Hit]:
     """Top-k hits over all segments, best first (ties by point id), each id at most once."""
+    found = search_segments_top(segments, name, scorer, compiled_filter, k, score_threshold, restrict)
+    return found.hits() if isinstance(found, SegmentTop) else found
+
+
+def search_segments_top(
+    segments: Sequence[Segment],
+    name: str,
+    scorer: Scorer,
+    compiled_filter: Any,
+    k: int,
+    score_threshold: float | None = None,
+    restrict: dict[int, np.ndarray] | None = None,
+) -> SegmentTop | list[Hit]:
+    """`search_segments`, except that an answer held by one segment stays in arrays (a
+    SegmentTop): callers that build records from arrays skip making a Hit per point."""
     if k <= 0:
         return []
     found: list[tuple[Segment, np.ndarray, np.ndarray]] = []
@@ -237,8 +265,7 @@ def search_segments(
     if len(found) == 1 and ordered:
         # One segment's top-k, best first with no tied scores: already in the merged order
         # (ties would be re-broken by point id below), and its ids are unique.
-        segment, offsets, scores = found[0]
-        return _hits(segment, offsets, scores)
+        return SegmentTop(*found[0])
     hits = [hit for segment, offsets, scores in found for hit in _hits(segment, offsets, scores)]
     return merge_hits(hits, k, scorer.higher_is_better)
 
