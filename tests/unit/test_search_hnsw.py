@@ -244,3 +244,25 @@ def test_the_short_rescoring_path_answers_as_the_general_one(distance: str) -> N
             assert short[1].tobytes() == general[1].tobytes()
     picks = rng.integers(0, rows.shape[0], 11)
     assert gathered_dot_scores(rows, picks, q).tobytes() == dot_scores(rows[picks], q).tobytes()
+
+
+def test_a_cached_filter_reuses_its_search_parameters_across_threads(clustered) -> None:
+    """A CandidateMask keeps the graph's bitmap selector and widened ef per ef: later searches,
+    from any thread, reuse them and answer exactly as a fresh mask does."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pydrant.segment.vectors.base import CandidateMask
+
+    s, queries = clustered
+    mask = np.random.default_rng(9).random(30_000) < 0.2
+    shared = CandidateMask(mask)
+
+    def search(q: np.ndarray, candidates: CandidateMask) -> tuple[list[int], bytes]:
+        offsets, scores = s.index.search(s.prepare_query(q), 10, None, candidates, rows=s._data)
+        return offsets.tolist(), scores.tobytes()
+
+    expected = [search(q, CandidateMask(mask)) for q in queries]
+    assert [search(q, shared) for q in queries] == expected
+    assert [key for key in shared.derived if key[0] == "hnsw-params"]
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(lambda q: search(q, shared), queries)) == expected

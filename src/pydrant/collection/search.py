@@ -180,6 +180,29 @@ def candidate_mask(segment: Segment, storage: Any, compiled_filter: Any, restric
     base = stored_live(segment, storage)
     if compiled_filter is None and restrict is None:
         return base
+    if restrict is None:
+        # The filter's repr is the key: it tells `true` from 1 and 1 from 1.0, which the
+        # frozen conditions' own equality does not, and it costs microseconds.
+        key = (id(storage), repr(compiled_filter))
+        state = _filter_state(segment)
+        cached = segment.candidate_cache.get(key, state)
+        if cached is None:
+            cached = _filtered(base, segment, compiled_filter, None)
+            segment.candidate_cache.put(key, state, cached)
+        return cached
+    return _filtered(base, segment, compiled_filter, restrict)
+
+
+def _filter_state(segment: Segment) -> tuple[int, ...]:
+    """Everything a filtered candidate mask depends on: the live set and size, payloads (and
+    with them the payload indexes), which vector names and indexes exist, and which points
+    hold each vector (`has_vector`; the searched storage's presence among them)."""
+    tracker = segment.tracker
+    return (tracker.live_version, tracker.size, segment.payload_version, segment.schema_version,
+            *(storage.has_version for storage in segment.vectors.values()))
+
+
+def _filtered(base: CandidateMask, segment: Segment, compiled_filter: Any, restrict: np.ndarray | None) -> CandidateMask:
     mask = base.mask
     if restrict is not None:
         offsets = np.asarray(restrict, dtype=np.int64)

@@ -17,7 +17,7 @@ import numpy as np
 from pydrant.models.ids import PointId
 from pydrant.segment.filtering.context import ColumnCache
 from pydrant.segment.id_tracker import IdTracker
-from pydrant.segment.vectors.base import make_storage
+from pydrant.segment.vectors.base import CandidateCache, make_storage
 
 
 def storage_kind(kind: str) -> str:
@@ -35,7 +35,9 @@ class Segment:
         self.dirty: set[str] = {"ids", "payloads", *(f"vec:{n}" for n in self.vectors)}
         self.max_version = -1  # highest op applied here
         self.payload_version = 0  # bumped by every payload change (see _payloads_changed)
+        self.schema_version = 0  # bumped when a vector name or a payload index comes or goes
         self.column_cache = ColumnCache()
+        self.candidate_cache = CandidateCache()
 
     # ---- FilterContext ----------------------------------------------------------------------
     @property
@@ -146,10 +148,12 @@ class Segment:
         if name not in self.vectors:
             self.vectors[name] = make_storage(storage_kind(kind), params)
             self.dirty.add(f"vec:{name}")
+            self.schema_version += 1
 
     def drop_vector_name(self, name: str) -> None:
         self.vectors.pop(name, None)
         self.dirty.add("ids")
+        self.schema_version += 1
 
     def create_index(self, key: str, field_schema: Any) -> None:
         from pydrant.segment.payload_index import make_field_index
@@ -159,9 +163,11 @@ class Segment:
         for offset in self.tracker.live_offsets().tolist():
             index.index_point(offset, payloads[offset])
         self.indexes[key] = index
+        self.schema_version += 1  # a full-text index changes what `match: text` means
 
     def drop_index(self, key: str) -> None:
         self.indexes.pop(key, None)
+        self.schema_version += 1
 
     def _reindex(self, offsets: np.ndarray) -> None:
         if not self.indexes:

@@ -136,15 +136,10 @@ class HnswIndex:
         if allowed is None:
             params = self._plain_params(ef)
         else:
-            params = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]  # missing from faiss's stub
-            bitmap, count = self._bitmap(allowed)
-            if count == 0:
+            filtered = self._filtered_params(allowed, ef)
+            if filtered is None:
                 return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-            widen = min(float(MAX_EF_WIDENING), math.sqrt(self.size / count))
-            ef = min(max(int(ef * widen), ef), self.size)
-            # The selector keeps a raw pointer: `bitmap` must stay alive until search returns.
-            params.sel = faiss.IDSelectorBitmap(self.size, faiss.swig_ptr(bitmap))
-            params.efSearch = ef
+            params, bitmap = filtered
         q = np.ascontiguousarray(query, dtype=np.float32).reshape(-1)
         dist, labels, dist_ptr, labels_ptr = _result_buffers(kk)
         # faiss's Python `search` wrapper re-validates and allocates per call; one query does
@@ -185,6 +180,27 @@ class HnswIndex:
             if len(self._params_by_ef) < 64:
                 self._params_by_ef[ef] = params
         return params
+
+    def _filtered_params(self, allowed: np.ndarray | CandidateMask, ef: int) -> tuple[Any, np.ndarray] | None:
+        """Search parameters with the label bitmap as selector and `ef` widened for the
+        filter's selectivity (and the bitmap, which the selector points into: it must stay
+        alive while they are used), or None when no label is allowed. Kept on a CandidateMask
+        per ef: a cached filter's next search reuses them (faiss only reads them)."""
+        key = ("hnsw-params", id(self), ef)
+        if isinstance(allowed, CandidateMask):
+            cached = allowed.derived.get(key)
+            if cached is not None:
+                return cached  # type: ignore[no-any-return]
+        bitmap, count = self._bitmap(allowed)
+        if count == 0:
+            return None
+        widen = min(float(MAX_EF_WIDENING), math.sqrt(self.size / count))
+        params = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]  # missing from faiss's stub
+        params.sel = faiss.IDSelectorBitmap(self.size, faiss.swig_ptr(bitmap))
+        params.efSearch = min(max(int(ef * widen), ef), self.size)
+        if isinstance(allowed, CandidateMask) and len(allowed.derived) < 32:
+            allowed.derived[key] = (params, bitmap)
+        return params, bitmap
 
     def _bitmap(self, allowed: np.ndarray | CandidateMask) -> tuple[np.ndarray, int]:
         """(packed label bitmap, allowed label count) for a bool mask over offsets; kept on a
