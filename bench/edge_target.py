@@ -153,9 +153,12 @@ class EdgeTarget(Target):
         pvs = [qe.PointVectors(i, v) for i, v in zip(ids, vectors)]
         self._update(coll, qe.UpdateOperation.update_vectors(pvs))
 
-    def query(self, coll: str, vector: np.ndarray, limit: int, exact: bool, flt: Filter | None = None) -> list[int]:
-        req = qe.QueryRequest(limit=limit, query=qe.Query.Nearest(vector.tolist()), filter=to_filter(flt),
-                              params=qe.SearchParams(exact=exact), with_payload=False, with_vector=False)
+    def prepare_query(self, coll: str, vector: np.ndarray, limit: int, exact: bool, flt: Filter | None = None) -> Any:
+        return coll, qe.QueryRequest(limit=limit, query=qe.Query.Nearest(vector.tolist()), filter=to_filter(flt),
+                                     params=qe.SearchParams(exact=exact), with_payload=False, with_vector=False)
+
+    def run_query(self, prepared: Any) -> list[int]:
+        coll, req = prepared
         return [int(p.id) for p in self._shard(coll).query(req)]
 
     def batch(self, coll: str, ops: list[dict[str, Any]]) -> None:

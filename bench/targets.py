@@ -73,8 +73,16 @@ class Target(ABC):
     @abstractmethod
     def update_vectors(self, coll: str, ids: list[int], vectors: np.ndarray) -> None: ...
     @abstractmethod
+    def prepare_query(self, coll: str, vector: np.ndarray, limit: int, exact: bool, flt: Filter | None = None) -> Any:
+        """The request for the top-`limit` ids of `vector` (exact or indexed), optionally
+        filtered, built before the clock starts: request encoding is not timed, as for upserts."""
+
+    @abstractmethod
+    def run_query(self, prepared: Any) -> list[int]:
+        """Send a `prepare_query` request; the ids found, best first."""
+
     def query(self, coll: str, vector: np.ndarray, limit: int, exact: bool, flt: Filter | None = None) -> list[int]:
-        """Top-`limit` ids for `vector` (exact or indexed), optionally filtered."""
+        return self.run_query(self.prepare_query(coll, vector, limit, exact, flt))
 
     @abstractmethod
     def batch(self, coll: str, ops: list[dict[str, Any]]) -> None:
@@ -180,11 +188,15 @@ class RawHttpTarget(Target):
         points = [{"id": i, "vector": v} for i, v in zip(ids, vectors.tolist())]
         self._call("PUT", f"/collections/{coll}/points/vectors?wait=true", {"points": points})
 
-    def query(self, coll: str, vector: np.ndarray, limit: int, exact: bool, flt: Filter | None = None) -> list[int]:
+    def prepare_query(self, coll: str, vector: np.ndarray, limit: int, exact: bool, flt: Filter | None = None) -> Any:
         body: dict[str, Any] = {"query": vector.tolist(), "limit": limit, "params": {"exact": exact}, "with_payload": False}
         if flt is not None:
             body["filter"] = flt
-        res = self._call("POST", f"/collections/{coll}/points/query", body)["result"]
+        return f"/collections/{coll}/points/query", self.enc.encode(body)
+
+    def run_query(self, prepared: Any) -> list[int]:
+        path, raw = prepared
+        res = self._call("POST", path, raw=raw)["result"]
         return [p["id"] for p in res["points"]]
 
     def batch(self, coll: str, ops: list[dict[str, Any]]) -> None:
@@ -264,10 +276,14 @@ class ClientTarget(Target):
         parsed = [models.UpdateOperations.model_validate({"operations": [op]}).operations[0] for op in ops]
         self._guard(self._client().batch_update_points, coll, update_operations=parsed, wait=True)
 
-    def query(self, coll: str, vector: np.ndarray, limit: int, exact: bool, flt: Filter | None = None) -> list[int]:
+    def prepare_query(self, coll: str, vector: np.ndarray, limit: int, exact: bool, flt: Filter | None = None) -> Any:
         qf = models.Filter.model_validate(flt) if flt is not None else None
-        res = self._guard(self._client().query_points, coll, query=vector.tolist(), limit=limit, query_filter=qf,
-                          search_params=models.SearchParams(exact=exact), with_payload=False)
+        return coll, {"query": vector.tolist(), "limit": limit, "query_filter": qf,
+                      "search_params": models.SearchParams(exact=exact), "with_payload": False}
+
+    def run_query(self, prepared: Any) -> list[int]:
+        coll, kwargs = prepared
+        res = self._guard(self._client().query_points, coll, **kwargs)
         return [p.id for p in res.points]
 
 
