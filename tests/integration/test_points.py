@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 from qdrant_client import models
 
@@ -573,3 +574,18 @@ def test_client_update_vectors_missing_point_raises_404(client, collection_name:
     with pytest.raises(UnexpectedResponse) as err:
         client.update_vectors(collection_name, points=[models.PointVectors(id=5, vector=[1.0, 2.0])], wait=True)
     assert err.value.status_code == 404
+
+
+def test_pages_of_vectors_with_extreme_values_come_back_exactly(rest: RestClient, dot3: str) -> None:
+    """Retrieve and scroll format a page of vectors as one array: tiny, subnormal and huge
+    float32 values (which the fast formatting leaves to a per-value fallback) must come back
+    in their own place. With 20 points x 3 values this was a 500 before."""
+    extreme = [1.4e-45, -2.5e-30, 3e20, 1e-14, 123456789.0]
+    points = [{"id": i, "vector": [extreme[i % 5], 0.5, -extreme[(i + 2) % 5]]} for i in range(20)]
+    upsert(rest, dot3, {"points": points})
+    got = retrieve(rest, dot3, list(range(20)), with_vector=True)
+    page = rest.ok("POST", f"/collections/{dot3}/points/scroll", json={"limit": 20, "with_vector": True})["points"]
+    assert len(page) == 20
+    for record in [*got.values(), *page]:
+        want = [float(str(np.float32(v))) for v in points[record["id"]]["vector"]]
+        assert record["vector"] == want

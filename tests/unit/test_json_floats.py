@@ -100,3 +100,15 @@ def test_every_float32_prints_as_its_shortest_decimal(value: float) -> None:
         printed = msgspec.json.encode(float(out)).decode()
         if x32 != 0:
             assert float(printed) == float(str(x32)), (printed, str(x32))
+
+
+def test_matrices_with_values_past_the_digit_search_format_on_both_paths() -> None:
+    """Rows of vectors (a retrieve or scroll page) go through the vectorised path as one 2-D
+    array; values the digit search leaves to the per-value fallback (subnormal, tiny, huge)
+    must be put back at their own place. This was an IndexError (a 500) for 2-D input."""
+    x = np.full((13, 4), 0.5, dtype=np.float32)
+    x[2, 1], x[12, 3], x[7, 0] = 1.4e-45, 3e20, -2.5e-30
+    for array in (x, x[:3]):  # 52 values: vectorised; 12: per value
+        out = json_floats(array)
+        assert out.shape == array.shape
+        assert out.tolist() == [[float(str(v)) for v in row] for row in array]

@@ -197,7 +197,14 @@ def _shortest(x: float) -> float:
 
 
 def _json_floats_vectorised(x32: np.ndarray) -> np.ndarray:
-    """json_floats for many values at once (float32 array in, float64 array out)."""
+    """json_floats for many values at once (float32 array in, float64 array out, same shape).
+    Works on the flattened values: the fallback below indexes them one by one."""
+    shape = x32.shape
+    x32 = x32.reshape(-1)
+    return _json_floats_flat(x32).reshape(shape)
+
+
+def _json_floats_flat(x32: np.ndarray) -> np.ndarray:
     x = x32.astype(np.float64)
     out = x.copy()
     finite = np.isfinite(x) & (x != 0)
