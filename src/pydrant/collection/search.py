@@ -181,11 +181,13 @@ def candidate_mask(segment: Segment, storage: Any, compiled_filter: Any, restric
     if compiled_filter is None and restrict is None:
         return base
     if restrict is None:
-        # The filter's repr is the key: it tells `true` from 1 and 1 from 1.0, which the
-        # frozen conditions' own equality does not, and it costs microseconds.
+        # The same filter is usually asked again with another query vector: its mask is
+        # kept with the segment state it came from (which cannot move while readers hold the
+        # collection's read lock). The filter's repr is the key: it tells `match: true` from
+        # `match: 1`, which the frozen conditions' own equality does not.
         key = (id(storage), repr(compiled_filter))
         state = _filter_state(segment)
-        cached = segment.candidate_cache.get(key, state)
+        cached: CandidateMask | None = segment.candidate_cache.get(key, state)
         if cached is None:
             cached = _filtered(base, segment, compiled_filter, None)
             segment.candidate_cache.put(key, state, cached)

@@ -15,9 +15,9 @@ from typing import Any, cast
 import numpy as np
 
 from pydrant.models.ids import PointId
-from pydrant.segment.filtering.context import ColumnCache
+from pydrant.segment.filtering.context import ColumnCache, VersionedCache
 from pydrant.segment.id_tracker import IdTracker
-from pydrant.segment.vectors.base import CandidateCache, make_storage
+from pydrant.segment.vectors.base import make_storage
 
 
 def storage_kind(kind: str) -> str:
@@ -37,7 +37,9 @@ class Segment:
         self.payload_version = 0  # bumped by every payload change (see _payloads_changed)
         self.schema_version = 0  # bumped when a vector name or a payload index comes or goes
         self.column_cache = ColumnCache()
-        self.candidate_cache = CandidateCache()
+        # Filtered search candidates (CandidateMask) by (storage, filter), stamped with the
+        # segment state they came from (collection/search.py, `_filter_state`).
+        self.candidate_cache = VersionedCache(capacity=8)
 
     # ---- FilterContext ----------------------------------------------------------------------
     @property

@@ -41,24 +41,22 @@ class FilterContext(Protocol):
     def field_index(self, key: str) -> FieldIndex | None: ...
 
 
-class ColumnCache:
-    """Values extracted from a context's payloads (columns of whole keys), by key, each stamped
-    with the payload version it was built from and served only while that version is current.
+class VersionedCache:
+    """Values by key, each stamped with the version of its source it was built from (an int, or
+    a tuple of counters that only grow) and served only while that version is current.
 
     Readers run concurrently: a builder reads the version *before* it builds and stores its
-    value with that version, so a value built from older payloads is never served; two readers
+    value with that version, so a value built from an older source is never served; two readers
     filling the same key just replace each other. Least recently used keys beyond `capacity` are
-    dropped, and `clear` (called on a payload change) frees the stale values at once.
+    dropped, and `clear` frees stale values at once.
     """
 
-    def __init__(self, capacity: int = 32) -> None:
+    def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self._lock = threading.Lock()
-        self._entries: OrderedDict[Hashable, tuple[int, Any]] = OrderedDict()
-        # keys a reader wanted but built only part of, at that version (see `wanted_before`)
-        self._wanted: dict[Hashable, int] = {}
+        self._entries: OrderedDict[Hashable, tuple[Any, Any]] = OrderedDict()
 
-    def get(self, key: Hashable, version: int) -> Any:
+    def get(self, key: Hashable, version: Any) -> Any:
         """The value stored for `key` at `version`, or None."""
         with self._lock:
             entry = self._entries.get(key)
@@ -67,15 +65,32 @@ class ColumnCache:
             self._entries.move_to_end(key)
             return entry[1]
 
-    def put(self, key: Hashable, version: int, value: Any) -> None:
+    def put(self, key: Hashable, version: Any, value: Any) -> None:
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None and entry[0] > version:
-                return  # a reader of newer payloads got there first
+                return  # a reader of a newer source got there first
             self._entries[key] = (version, value)
             self._entries.move_to_end(key)
             while len(self._entries) > self.capacity:
                 self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class ColumnCache(VersionedCache):
+    """Values extracted from a context's payloads (columns of whole keys), stamped with the
+    payload version; `clear` is called on a payload change."""
+
+    def __init__(self, capacity: int = 32) -> None:
+        super().__init__(capacity)
+        # keys a reader wanted but built only part of, at that version (see `wanted_before`)
+        self._wanted: dict[Hashable, int] = {}
 
     def wanted_before(self, key: Hashable, version: int) -> bool:
         """Record that a reader needed `key` at `version` and says whether one already had:
@@ -91,9 +106,6 @@ class ColumnCache:
         with self._lock:
             self._entries.clear()
             self._wanted.clear()
-
-    def __len__(self) -> int:
-        return len(self._entries)
 
 
 class ElementContext:

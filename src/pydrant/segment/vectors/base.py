@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import io
-import threading
-from collections import OrderedDict
-from collections.abc import Hashable
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -35,35 +32,6 @@ class CandidateMask:
         if self._offsets is None:
             self._offsets = np.flatnonzero(self.mask)
         return self._offsets
-
-
-class CandidateCache:
-    """A segment's recent filtered candidate masks, least recently used dropped past
-    `capacity`. Each is stored with the segment state it was computed from and served only
-    while that state stands: the same filter asked again (the usual case: one filter, many
-    query vectors) then skips evaluating it, combining masks and packing a graph bitmap.
-    Readers run concurrently (under the collection's read lock, so the state cannot move
-    while one computes); the lock only guards the dict."""
-
-    def __init__(self, capacity: int = 8) -> None:
-        self.capacity = capacity
-        self._lock = threading.Lock()
-        self._entries: OrderedDict[Hashable, tuple[Hashable, CandidateMask]] = OrderedDict()
-
-    def get(self, key: Hashable, state: Hashable) -> CandidateMask | None:
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None or entry[0] != state:
-                return None
-            self._entries.move_to_end(key)
-            return entry[1]
-
-    def put(self, key: Hashable, state: Hashable, value: CandidateMask) -> None:
-        with self._lock:
-            self._entries[key] = (state, value)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.capacity:
-                self._entries.popitem(last=False)
 
 
 Candidates = np.ndarray | CandidateMask | None
