@@ -236,7 +236,7 @@ def _optimizer_copy(world: World) -> list[Segment]:
     world.apply(DeletePoints([8]))
     target = Segment(99, world.specs, appendable=False)
     warm(target)  # cached while empty
-    Optimizer._copy_live(source, target)
+    Optimizer._copy_live([source], target, None, None)
     assert target.live_count == source.live_count
     return [target]
 

@@ -9,7 +9,7 @@ from typing import Any, Callable
 import numpy as np
 
 from pydrant.errors import BadInput
-from pydrant.segment.vector_index import hnsw, partition
+from pydrant.segment.vector_index import hnsw, locality, partition
 from pydrant.segment.vector_index.distance import (
     COSINE,
     EUCLID,
@@ -143,6 +143,13 @@ class DenseStorage(PresenceMask):
         # Raw copy: rows are already in stored form, re-normalising would be wrong for uint8.
         self._put_raw(dst[present], other._data[src[present]].astype(self._dtype, copy=False))
         self.clear(dst[~present])
+
+    def row_source(self) -> locality.RowSource:
+        """This storage's stored vectors as a RowSource, to be read without the collection's
+        lock: the matrix and presence are this moment's objects (a write after this replaces
+        or changes them, which may make a read stale, never invalid), and the graph whose rows
+        the matrix may view is kept alive with them."""
+        return locality.RowSource(self._data, np.flatnonzero(self._has), self._rows_owner)
 
     def vectors_for_index(self) -> tuple[np.ndarray, np.ndarray]:
         """(offsets, float32 rows) of every stored vector, for building an index."""
