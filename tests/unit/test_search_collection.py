@@ -19,11 +19,11 @@ from pydrant.collection.search import (
     NearestScorer,
     full_scan_vectors,
     search_segments,
-    strictly_best_first,
 )
 from pydrant.models.query import Fusion
 from pydrant.segment.filtering.compile import compile_filter
 from pydrant.segment.segment import Segment
+from pydrant.segment.vector_index.distance import strictly_best_first
 from pydrant.segment.vectors.base import CandidateMask
 
 DIM = 16

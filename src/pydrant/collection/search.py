@@ -19,7 +19,7 @@ from pydrant.collection.config import CollectionConfig, VectorSpec
 from pydrant.models.ids import PointId, id_sort_key
 from pydrant.segment.filtering.evaluate import evaluate
 from pydrant.segment.segment import Segment
-from pydrant.segment.vector_index.distance import EUCLID, MANHATTAN, higher_is_better, top_k
+from pydrant.segment.vector_index.distance import EUCLID, MANHATTAN, higher_is_better, strictly_best_first, top_k
 from pydrant.segment.vectors.base import CandidateMask
 
 EPSILON = np.float32(1.1920929e-7)  # f32::EPSILON, used by Qdrant's context scoring
@@ -293,16 +293,6 @@ def search_segments_top(
         return SegmentTop(*found[0])
     hits = [hit for segment, offsets, scores in found for hit in _hits(segment, offsets, scores)]
     return merge_hits(hits, k, scorer.higher_is_better)
-
-
-def strictly_best_first(scores: np.ndarray, higher: bool) -> bool:
-    """Whether `scores` are strictly best first. Any NaN makes this False (it compares
-    false), so True also means no NaN and no tie."""
-    n = scores.shape[0]
-    if n < 2:
-        return n == 0 or not math.isnan(scores[0])
-    later, earlier = scores[1:], scores[:-1]
-    return bool((later < earlier).all() if higher else (later > earlier).all())
 
 
 def _hits(segment: Segment, offsets: np.ndarray, scores: np.ndarray) -> list[Hit]:

@@ -15,6 +15,7 @@ from pydrant.segment.vector_index.distance import (
     EUCLID,
     gathered_dot_scores,
     higher_is_better,
+    strictly_best_first,
     top_k,
 )
 from pydrant.segment.vector_index.exact import score_rows
@@ -165,7 +166,7 @@ class HnswIndex:
         labels are offsets, a dot score (higher is better). faiss's order almost always
         survives the rescoring; only then is the tie-breaking sort skipped."""
         s = gathered_dot_scores(rows, offsets, q)
-        if s.shape[0] < 2 or bool((s[1:] < s[:-1]).all()):
+        if strictly_best_first(s, True):
             return offsets, s
         order = top_k(-s, offsets, k)
         return offsets[order], s[order]
