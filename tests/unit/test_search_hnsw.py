@@ -266,3 +266,23 @@ def test_a_cached_filter_reuses_its_search_parameters_across_threads(clustered) 
     assert [key for key in shared.derived if key[0] == "hnsw-params"]
     with ThreadPoolExecutor(4) as pool:
         assert list(pool.map(lambda q: search(q, shared), queries)) == expected
+
+
+def test_rows_grouped_by_cluster_still_make_a_well_linked_graph(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The optimizer stores rows grouped by cluster (locality.py). Added in that order, chunk
+    by chunk, the graph would grow one group of clusters at a time and link them poorly (here
+    recall 0.60 instead of 0.97, with a small m and ef_construct that make it show); the build
+    shuffles the insertion order and renumbers the graph back to row order."""
+    from pydrant.segment.vector_index import hnsw
+
+    monkeypatch.setattr(hnsw, "BUILD_CHUNK_ROWS", 1000)
+    rng = np.random.default_rng(11)
+    centres = rng.normal(size=(300, 64)).astype(np.float32)
+    groups = np.sort(rng.integers(0, 300, 30_000))  # rows in cluster order
+    x = centres[groups] + 0.35 * rng.normal(size=(30_000, 64)).astype(np.float32)
+    s = make_storage("dense", {"size": 64, "distance": "Cosine"})
+    s.set(np.arange(x.shape[0]), x)
+    assert s.build_index({"m": 8, "ef_construct": 32})
+    assert np.array_equal(s.index.stored_rows(), s._data)  # label i is row i
+    queries = x[rng.integers(0, x.shape[0], 100)] + 0.35 * rng.normal(size=(100, 64)).astype(np.float32)
+    assert recall(s, queries, None, ef=100) >= 0.9

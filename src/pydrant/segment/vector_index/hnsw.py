@@ -31,6 +31,7 @@ DEFAULT_EF_CONSTRUCT = 100
 MAX_EF_WIDENING = 32
 # Rows added to a graph per faiss call: a stop request waits for at most one chunk.
 BUILD_CHUNK_ROWS = 16_384
+INSERTION_SEED = 0  # the shuffled insertion order is the same on every build of the same rows
 
 
 class BuildCancelled(Exception):
@@ -106,10 +107,17 @@ class HnswIndex:
         metric = faiss.METRIC_L2 if distance == EUCLID else faiss.METRIC_INNER_PRODUCT
         index = faiss.IndexHNSWFlat(dim, int(m or DEFAULT_M), metric)
         index.hnsw.efConstruction = int(ef_construct or DEFAULT_EF_CONSTRUCT)
+        # Rows go in shuffled, then the graph is renumbered back to row order. The optimizer
+        # groups rows by cluster (locality.py), and a graph grown cluster by cluster links
+        # clusters poorly (recall@10 1.000 -> 0.974 at 100k points); faiss shuffles only
+        # within one add call, and rows are added by chunks.
+        insertion = np.random.default_rng(INSERTION_SEED).permutation(vectors.shape[0])
         for start in range(0, vectors.shape[0], BUILD_CHUNK_ROWS):
             if cancelled is not None and cancelled():
                 raise BuildCancelled(f"graph build stopped after {start} of {vectors.shape[0]} vectors")
-            index.add(vectors[start : start + BUILD_CHUNK_ROWS])
+            index.add(vectors[insertion[start : start + BUILD_CHUNK_ROWS]])
+        if vectors.shape[0]:
+            index.permute_entries(np.argsort(insertion))  # label i is row i again
         return cls(index, offsets, distance)
 
     def search(
