@@ -4,13 +4,13 @@ including points without the vector the order comes from."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any, Iterator
 
 import msgspec
 import numpy as np
 import pytest
+from helpers.inprocess import wait_green
 
 from pydrant.api.rest import routes_points
 from pydrant.api.rest.context import RequestContext
@@ -87,14 +87,6 @@ def snapshot(collection: Collection) -> dict[Any, tuple[Any, ...]]:
                 assert point_id not in out, "an id in two segments"
                 out[point_id] = (*(repr(c[row]) for c in columns), segment.payloads[offset])
     return out
-
-
-def wait_green(collection: Collection) -> None:
-    deadline = time.monotonic() + 60
-    while collection.status() != "green":
-        assert time.monotonic() < deadline, "optimizer did not finish"
-        collection.optimizer.wake()
-        time.sleep(0.02)  # polling the optimizer under a deadline
 
 
 @pytest.fixture

@@ -4,13 +4,13 @@ alone, and a reopened collection holds exactly the acknowledged state."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any, Iterator
 
 import msgspec
 import numpy as np
 import pytest
+from helpers.inprocess import wait_green
 
 from pydrant.api.rest import routes_points
 from pydrant.api.rest.context import RequestContext
@@ -51,14 +51,6 @@ def assert_reopened_state(tmp_path: Path, expected: dict[Any, tuple[Any, Any]]) 
         assert state(reopened.get("c")) == expected
     finally:
         reopened.close()
-
-
-def wait_green(collection: Collection) -> None:
-    deadline = time.monotonic() + 60
-    while collection.status() != "green":
-        assert time.monotonic() < deadline, "optimizer did not finish"
-        collection.optimizer.wake()
-        time.sleep(0.02)  # polling the optimizer under a deadline
 
 
 @pytest.fixture
