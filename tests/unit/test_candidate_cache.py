@@ -8,7 +8,6 @@ import random
 from typing import Any, Callable
 
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -38,7 +38,7 @@ def toc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TableOfContents]:
     })
     toc.create_collection("single", {"vectors": {"size": DIM, "distance": "Dot"}})
     rng = np.random.default_rng(0)
-    c, single = toc.get("c"), toc.get("single")
+    c = toc.get("c")
     from pydrant.api.rest import routes_points
     from pydrant.api.rest.context import RequestContext
     import msgspec

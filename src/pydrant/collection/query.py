@@ -22,7 +22,7 @@ from pydrant.collection.search import (
     search_segments,
     sparse_idf_stats,
 )
-from pydrant.errors import BadInput, MalformedJson, NotFound, Unsupported, ValidationFailed
+from pydrant.errors import BadInput, NotFound, Unsupported, ValidationFailed
 from pydrant.models.ids import PointId, id_sort_key, parse_point_id
 from pydrant.models.query import (
     DEFAULT_LIMIT,
@@ -41,7 +41,6 @@ from pydrant.models.query import (
 )
 from pydrant.segment.filtering.compile import compile_filter
 from pydrant.segment.filtering.paths import checked_path, values_at
-from pydrant.segment.segment import Segment
 from pydrant.segment.vector_index.distance import json_float_list
 from pydrant.segment.vectors.sparse import canonical
 

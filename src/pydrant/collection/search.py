@@ -9,7 +9,6 @@ graph returned fewer hits than the candidates allow, they are scored exactly.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Protocol, Sequence
 
