@@ -153,7 +153,7 @@ def test_disk_full_refuses_writes_keeps_data_and_recovers(
     with pytest.raises(StorageFailure, match=NO_SPACE):
         collection.flush()
     assert fio.refused >= len(refusals) + 1
-    assert read.retrieve(collection, [29], True, False) == [{"id": 29, "payload": point(29, "in-wal")["payload"], "vector": None}]
+    assert read.retrieve(collection, [29], True, False) == [{"id": 29, "payload": point(29, "in-wal")["payload"]}]
 
     fio.full = False  # space is back: the same collection takes writes again, no restart needed
     upsert(collection, [point(i, "after") for i in range(40, 45)], state, wait=wait)

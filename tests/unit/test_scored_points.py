@@ -66,13 +66,15 @@ def _expected(projection: Projection, config: CollectionConfig, hits: list[Hit],
         vector: Any = None
         if names:
             vector = vectors[""] if config.vectors_single and set(vectors) == {""} else vectors
-        out.append({
-            "id": segment.tracker.external[offset],
-            "payload": selected,
-            "vector": vector,
-            "score": float(str(np.float32(hit.score))),
-            "version": int(segment.tracker.versions[offset]),
-        })
+        point: dict[str, Any] = {"id": segment.tracker.external[offset]}
+        # As in Qdrant, payload and vector are left out when not asked for (not null).
+        if with_payload is not False:
+            point["payload"] = selected
+        if names:
+            point["vector"] = vector
+        point["score"] = float(str(np.float32(hit.score)))
+        point["version"] = int(segment.tracker.versions[offset])
+        out.append(point)
     return out
 
 

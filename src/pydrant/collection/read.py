@@ -67,18 +67,28 @@ class Projection:
         return [self.payload(hit.segment.payloads[hit.offset]) for hit in hits]
 
     def records(self, segment: Segment, offsets: Sequence[int] | np.ndarray, extra: Sequence[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+        """Record objects of `offsets`. As in Qdrant, `payload` and `vector` are left out
+        when not asked for (not sent as null)."""
         offs = np.asarray(offsets, dtype=np.int64)
         offs_list = offs.tolist()
         ids = segment.ids_at(offs_list)
-        payloads = self.payloads(segment.payloads, offs_list)
         if not self.vector_names:
-            if extra is None:
-                return [{"id": i, "payload": p, "vector": None} for i, p in zip(ids, payloads)]
-            return [{"id": i, "payload": p, "vector": None, **e} for i, p, e in zip(ids, payloads, extra)]
+            records: list[dict[str, Any]]
+            if self.payload_mode == "none":
+                records = [{"id": i} for i in ids]
+            else:
+                records = [{"id": i, "payload": p} for i, p in zip(ids, self.payloads(segment.payloads, offs_list))]
+            if extra is not None:
+                for plain, e in zip(records, extra):
+                    plain.update(e)
+            return records
+        payloads = self.payloads(segment.payloads, offs_list)
         vectors = segment.vectors_json(offs, self.vector_names)
         out = []
         for i in range(len(offs_list)):
-            record: dict[str, Any] = {"id": ids[i], "payload": payloads[i]}
+            record: dict[str, Any] = {"id": ids[i]}
+            if self.payload_mode != "none":
+                record["payload"] = payloads[i]
             point_vectors = {name: column[i] for name, column in vectors.items() if column[i] is not None}
             if self.single_vector and set(point_vectors) <= {DEFAULT_VECTOR} and DEFAULT_VECTOR in point_vectors:
                 record["vector"] = point_vectors[DEFAULT_VECTOR]
@@ -261,9 +271,12 @@ def scored_points(projection: Projection, hits: list[Hit]) -> list[dict[str, Any
     scores = json_float_list([h.score for h in hits])
     if not projection.vector_names:
         # The common case (no vectors): each record straight from its hit, ids already known.
+        if projection.payload_mode == "none":
+            return [{"id": hit.point_id, "score": score, "version": version}
+                    for hit, score, version in zip(hits, scores, _versions(hits))]
         payloads = projection.hit_payloads(hits)
         return [
-            {"id": hit.point_id, "payload": payload, "vector": None, "score": score, "version": version}
+            {"id": hit.point_id, "payload": payload, "score": score, "version": version}
             for hit, payload, score, version in zip(hits, payloads, scores, _versions(hits))
         ]
     rows_by_segment: dict[Segment, list[int]] = {}  # segments hash by identity
@@ -285,11 +298,14 @@ def segment_scored_points(projection: Projection, top: SegmentTop, skip: int = 0
     segment, offsets = top.segment, top.offsets[skip:]
     offset_list = offsets.tolist()
     ids = segment.ids_at(offset_list)
-    payloads = projection.payloads(segment.payloads, offset_list)
     scores = json_float_list(top.scores[skip:].tolist())
     versions = segment.tracker.versions[offsets].tolist()
+    if projection.payload_mode == "none":
+        return [{"id": point_id, "score": score, "version": version}
+                for point_id, score, version in zip(ids, scores, versions)]
+    payloads = projection.payloads(segment.payloads, offset_list)
     return [
-        {"id": point_id, "payload": payload, "vector": None, "score": score, "version": version}
+        {"id": point_id, "payload": payload, "score": score, "version": version}
         for point_id, payload, score, version in zip(ids, payloads, scores, versions)
     ]
 
