@@ -248,6 +248,22 @@ def test_groups_with_lookup(rest: RestClient, dense: Any) -> None:
         assert 1 <= len(g["hits"]) <= 3
 
 
+def test_groups_whose_lookup_finds_nothing_have_no_lookup_field(rest: RestClient, dense: Any) -> None:
+    name, _, _ = dense
+    lookup = f"lk_{uuid.uuid4().hex[:10]}"
+    rest.ok("PUT", f"/collections/{lookup}", json={"vectors": {"size": 2, "distance": "Dot"}})
+    rest.ok("PUT", f"/collections/{lookup}/points", params=WAIT, json={"points": [
+        {"id": g, "vector": [1.0, 0.0], "payload": {"title": f"group {g}"}} for g in range(0, 7, 2)]})
+    groups = rest.ok("POST", f"/collections/{name}/points/query/groups", json={
+        "query": [0.5] * DIM, "group_by": "group", "limit": 7, "with_lookup": lookup})["groups"]
+    assert {g["id"] for g in groups} == set(range(7))
+    for g in groups:
+        if g["id"] % 2 == 0:
+            assert g["lookup"] == {"id": g["id"], "payload": {"title": f"group {g['id']}"}}
+        else:
+            assert "lookup" not in g  # left out, as Qdrant does, not null
+
+
 # ---- sparse, multivector, named vectors, lookup_from -------------------------------------------
 
 

@@ -695,10 +695,10 @@ def _add_lookups(groups: list[dict[str, Any]], body: QueryGroupsBody, resolver: 
         try:
             point_id = parse_point_id(group["id"], "group id")
         except ValidationFailed:
-            group["lookup"] = None
-            continue
+            continue  # no point can have this id: no `lookup` (Qdrant leaves the field out)
         records = retrieve(target, [point_id], with_payload, with_vectors)
-        group["lookup"] = records[0] if records else None
+        if records:
+            group["lookup"] = records[0]
 
 
 # ---- distance matrix -------------------------------------------------------------------------
