@@ -40,6 +40,12 @@ class Projection:
         else:
             raise MalformedJson("with_vector: expected a boolean or a list of vector names")
 
+    @property
+    def sends_payload(self) -> bool:
+        """Whether answers carry a `payload` field: as in Qdrant, it is left out (not sent
+        as null) when no payload was asked for."""
+        return self.payload_mode != "none"
+
     def payload(self, payload: dict[str, Any] | None) -> dict[str, Any] | None:
         if self.payload_mode == "none":
             return None
@@ -74,10 +80,10 @@ class Projection:
         ids = segment.ids_at(offs_list)
         if not self.vector_names:
             records: list[dict[str, Any]]
-            if self.payload_mode == "none":
-                records = [{"id": i} for i in ids]
-            else:
+            if self.sends_payload:
                 records = [{"id": i, "payload": p} for i, p in zip(ids, self.payloads(segment.payloads, offs_list))]
+            else:
+                records = [{"id": i} for i in ids]
             if extra is not None:
                 for plain, e in zip(records, extra):
                     plain.update(e)
@@ -87,7 +93,7 @@ class Projection:
         out = []
         for i in range(len(offs_list)):
             record: dict[str, Any] = {"id": ids[i]}
-            if self.payload_mode != "none":
+            if self.sends_payload:
                 record["payload"] = payloads[i]
             point_vectors = {name: column[i] for name, column in vectors.items() if column[i] is not None}
             if self.single_vector and set(point_vectors) <= {DEFAULT_VECTOR} and DEFAULT_VECTOR in point_vectors:
@@ -271,7 +277,7 @@ def scored_points(projection: Projection, hits: list[Hit]) -> list[dict[str, Any
     scores = json_float_list([h.score for h in hits])
     if not projection.vector_names:
         # The common case (no vectors): each record straight from its hit, ids already known.
-        if projection.payload_mode == "none":
+        if not projection.sends_payload:
             return [{"id": hit.point_id, "score": score, "version": version}
                     for hit, score, version in zip(hits, scores, _versions(hits))]
         payloads = projection.hit_payloads(hits)
@@ -300,7 +306,7 @@ def segment_scored_points(projection: Projection, top: SegmentTop, skip: int = 0
     ids = segment.ids_at(offset_list)
     scores = json_float_list(top.scores[skip:].tolist())
     versions = segment.tracker.versions[offsets].tolist()
-    if projection.payload_mode == "none":
+    if not projection.sends_payload:
         return [{"id": point_id, "score": score, "version": version}
                 for point_id, score, version in zip(ids, scores, versions)]
     payloads = projection.payloads(segment.payloads, offset_list)
