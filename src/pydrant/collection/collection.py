@@ -1,21 +1,23 @@
 """One collection: config, WAL, update worker, segments, flush and recovery.
 
 Write path: a request is validated and turned into Operations (convert.py) -> appended to the
-WAL under the submit lock (which fixes the op number and the apply order) -> fsynced (group
-commit, shared by concurrent writers) -> acknowledged, or with wait=true applied first by the
-single update worker thread. Readers hold the read side of an RW lock over the segments.
+WAL and to the pending queue under the submit lock (which fixes the op number and the apply
+order) -> fsynced (group commit, shared by concurrent writers) -> acknowledged, or with
+wait=true applied first. Records are applied in op order by whoever holds the apply lock: the
+writer itself when the lock is free (no thread hand-off on the usual path), else the update
+worker thread, which also flushes. Readers hold the read side of an RW lock over the segments.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
+from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence, Union
 
 from pydrant.collection.apply import Applier
 from pydrant.collection.config import CollectionConfig
@@ -33,7 +35,10 @@ from pydrant.storage.wal import Wal
 log = logging.getLogger("pydrant.collection")
 
 CONFIG_FILE = "config.json"
-_STOP = object()
+# Records taken off the pending queue and applied under one write-lock acquisition.
+APPLY_BATCH = 64
+
+Pending = tuple[int, list[Operation], Union["Future[None]", None], bool]  # op, operations, waiter, chained
 
 
 @dataclass(frozen=True)
@@ -52,7 +57,16 @@ class Collection:
         self.rw = RWLock()
         self._submit_lock = threading.Lock()
         self._applied_cond = threading.Condition()
-        self._queue: queue.Queue[Any] = queue.Queue()
+        # Logged records not applied yet, in op order. Taken off only under the apply lock, so
+        # whoever holds it applies them in order (see _apply_pending).
+        self._pending: deque[Pending] = deque()
+        self._apply_lock = threading.Lock()
+        # Wakes the update worker: records are durable and want applying, a flush is due, or
+        # the collection closes.
+        self._wakeup = threading.Condition()
+        self._worker_called = False
+        self._flush_requested = False
+        self._stopping = False
         self._closed = False
         self.failure: str | None = None  # set when an apply hit a bug; collection turns red
         self.last_write = 0.0  # monotonic time of the last apply (the optimizer waits for a pause)
@@ -157,8 +171,17 @@ class Collection:
             )
             for i, (op_id, ops) in enumerate(zip(op_ids, operation_lists)):
                 last = i == len(op_ids) - 1
-                self._queue.put((op_id, ops, done if last else None, i > 0))
-        self.wal.sync_through(op_ids[-1])
+                self._pending.append((op_id, ops, done if last else None, i > 0))
+        try:
+            self.wal.sync_through(op_ids[-1])
+        except BaseException:
+            self._call_worker()  # it fails the records' waiters (it cannot make them durable either)
+            raise
+        # A waiting writer applies its own records (and any before them) when nobody else is
+        # applying: two thread hand-offs less than leaving them to the worker. Otherwise, and
+        # for writers that do not wait, the worker is told they are durable.
+        if done is None or not self._apply_pending(op_ids[-1], blocking=False):
+            self._call_worker()
         status = "acknowledged"
         if done is not None:
             try:
@@ -174,6 +197,8 @@ class Collection:
 
     def _drain(self) -> None:
         target = self.wal.last_op
+        if self.applied_op < target and not self._apply_pending(target, blocking=False):
+            self._call_worker()
         with self._applied_cond:
             while self.applied_op < target:
                 self._applied_cond.wait()
@@ -194,7 +219,7 @@ class Collection:
                 if on_segments is not None:
                     on_segments(self.holder, new_config)
                 self._config_dirty = True
-        self._queue.put(("flush", None, None))
+        self._request_flush()
 
     def prewrite_segment(self, segment: Any) -> None:
         """Write a segment that is not yet part of the collection (the optimizer's target,
@@ -224,49 +249,60 @@ class Collection:
                 self.holder.replace(sources, target)
                 if not self._prewritten.get(target.segment_id):
                     target.dirty.update({"ids", "payloads", *(f"vec:{n}" for n in target.vectors)})
-        self._queue.put(("flush", None, None))
+        self._request_flush()
 
-    # ---- update worker ------------------------------------------------------------------------
+    # ---- applying and the update worker -------------------------------------------------------
+    def _call_worker(self) -> None:
+        with self._wakeup:
+            self._worker_called = True
+            self._wakeup.notify()
+
+    def _request_flush(self) -> None:
+        with self._wakeup:
+            self._flush_requested = True
+            self._wakeup.notify()
+
+    def _apply_pending(self, through: int | None = None, blocking: bool = True) -> bool:
+        """Apply pending records in op order, all of them or up to op `through`. Returns False,
+        having applied nothing, when `blocking` is off and another thread holds the apply lock
+        (it applies in order too, and whoever called the worker gets it to finish)."""
+        if not self._apply_lock.acquire(blocking=blocking):
+            return False
+        try:
+            while True:
+                batch: list[Pending] = []
+                while self._pending and len(batch) < APPLY_BATCH and (through is None or self._pending[0][0] <= through):
+                    batch.append(self._pending.popleft())
+                if not batch:
+                    return True
+                self._apply_batch(batch)
+        finally:
+            self._apply_lock.release()
+
     def _run_worker(self) -> None:
+        """Apply what writers left to it (records of writers that do not wait, or found the
+        apply lock taken), flush when asked or every flush interval, and on close apply the
+        rest. It is not called for a waiting writer's records: it would take them off the
+        queue during the writer's fsync, and the writer would then wait for it."""
         last_flush = time.monotonic()
         while True:
-            timeout = max(0.05, self.flush_interval - (time.monotonic() - last_flush))
+            with self._wakeup:
+                if not (self._worker_called or self._flush_requested or self._stopping):
+                    self._wakeup.wait(max(0.05, self.flush_interval - (time.monotonic() - last_flush)))
+                self._worker_called = False
+                stopping = self._stopping
+                flush_now, self._flush_requested = self._flush_requested, False
             try:
-                item = self._queue.get(timeout=timeout)
-            except queue.Empty:
-                item = None
-            if item is _STOP:
-                break
-            try:
-                if self._handle(item, time.monotonic() - last_flush):
+                self._apply_pending()
+                if not stopping and (flush_now or time.monotonic() - last_flush >= self.flush_interval):
+                    self._flush_safely()
                     last_flush = time.monotonic()
             except Exception:  # the worker must survive anything, or every writer would hang
                 log.exception("collection %s: update worker error", self.name)
+            if stopping:
+                break
 
-    def _handle(self, item: Any, since_flush: float) -> bool:
-        """One worker step; returns whether it flushed."""
-        force_flush = False
-        if item is not None:
-            if item[0] == "flush":
-                force_flush = True
-            else:
-                batch = [item]
-                while len(batch) < 64:  # apply queued ops under one lock acquisition
-                    try:
-                        nxt = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if nxt is _STOP or nxt[0] == "flush":
-                        self._queue.put(nxt)
-                        break
-                    batch.append(nxt)
-                self._apply_batch(batch)
-        if force_flush or since_flush >= self.flush_interval:
-            self._flush_safely()
-            return True
-        return False
-
-    def _apply_batch(self, batch: list[tuple[int, list[Operation], Future[None] | None, bool]]) -> None:
+    def _apply_batch(self, batch: list[Pending]) -> None:
         try:
             self.wal.sync_through(batch[-1][0])  # never apply what is not durable yet
         except Exception as exc:
@@ -327,10 +363,10 @@ class Collection:
     def flush(self) -> None:
         """Persist dirty segment components, replace the manifest, truncate the WAL.
 
-        Runs on the update worker (or after it stopped), so no apply happens meanwhile; the read
-        lock keeps the optimizer's swap and reconfiguration (both take the write lock) out, so
-        the segment list and their dirty marks cannot change half-way through."""
-        with self.rw.read():
+        Holds the apply lock, so no apply happens meanwhile; the read lock keeps the optimizer's
+        swap and reconfiguration (both take the write lock) out, so the segment list and their
+        dirty marks cannot change half-way through."""
+        with self._apply_lock, self.rw.read():
             applied = self.applied_op
             segments = list(self.holder.segments)
             # A swap of a prewritten segment leaves nothing dirty, yet changes the segment set.
@@ -391,7 +427,9 @@ class Collection:
                 return
             self._closed = True
         self.optimizer.stop()
-        self._queue.put(_STOP)
+        with self._wakeup:
+            self._stopping = True
+            self._wakeup.notify()
         self._worker.join()
         self._flush_safely()
         self.wal.close()

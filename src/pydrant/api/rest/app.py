@@ -118,10 +118,29 @@ UNSUPPORTED_PATHS: list[tuple[str, str]] = [
 ]
 
 
+# Point writes: on the event loop while the server serves a single connection, like the reads
+# above. A lone client's write then runs start to end on one thread (the WAL fsync, and with
+# wait=true the apply, see Collection.write_chain) instead of hopping loop -> threadpool -> loop;
+# nobody else is waiting for the loop meanwhile. With several clients they go to the
+# threadpool, where concurrent writers share fsyncs (group commit). Collection and index
+# changes stay in the threadpool: they can take seconds.
+ADAPTIVE_WRITES: set[Handler] = {
+    pts.upsert_points,
+    pts.delete_points,
+    pts.update_vectors,
+    pts.delete_vectors,
+    pts.set_payload,
+    pts.overwrite_payload,
+    pts.delete_payload,
+    pts.clear_payload,
+    pts.batch_update,
+}
+
+
 def mode_of(handler: Handler) -> Mode:
     if handler in INLINE_READS:
         return Mode.INLINE
-    return Mode.ADAPTIVE if handler in ADAPTIVE_READS else Mode.THREAD
+    return Mode.ADAPTIVE if handler in ADAPTIVE_READS or handler in ADAPTIVE_WRITES else Mode.THREAD
 
 
 def build_router() -> Router[Endpoint]:
