@@ -9,6 +9,7 @@ import msgspec
 from pydrant.api.rest.context import RequestContext, update_result
 from pydrant.collection import read, updates
 from pydrant.collection.config import decode_model
+from pydrant.collection.convert import decode_json
 from pydrant.errors import BadInput, MalformedJson, NotFound, PydrantError
 from pydrant.models.ids import parse_path_point_id, parse_point_id
 from pydrant.models.points import CountBody, FacetBody, RetrieveBody, ScrollBody, check_min
@@ -94,16 +95,44 @@ def count_points(ctx: RequestContext) -> Any:
     return {"count": read.count(collection, compiled, request.exact)}
 
 
+# Each takes the collection and the operation's body as JSON bytes (the bytes of the batch body
+# it came in): the typed decoders of upsert and update_vectors read them directly, the others
+# decode them to Python values as their own endpoints do.
 _BATCH_PREPARERS: dict[str, Any] = {
-    "upsert": lambda c, body: updates.prepare_upsert(c, msgspec.json.encode(body)),
-    "delete": updates.prepare_delete,
-    "set_payload": updates.prepare_set_payload,
-    "overwrite_payload": lambda c, body: updates.prepare_set_payload(c, body, overwrite=True),
-    "delete_payload": updates.prepare_delete_payload,
-    "clear_payload": updates.prepare_clear_payload,
-    "update_vectors": lambda c, body: updates.prepare_update_vectors(c, msgspec.json.encode(body)),
-    "delete_vectors": updates.prepare_delete_vectors,
+    "upsert": updates.prepare_upsert,
+    "delete": lambda c, raw: updates.prepare_delete(c, decode_json(raw)),
+    "set_payload": lambda c, raw: updates.prepare_set_payload(c, decode_json(raw)),
+    "overwrite_payload": lambda c, raw: updates.prepare_set_payload(c, decode_json(raw), overwrite=True),
+    "delete_payload": lambda c, raw: updates.prepare_delete_payload(c, decode_json(raw)),
+    "clear_payload": lambda c, raw: updates.prepare_clear_payload(c, decode_json(raw)),
+    "update_vectors": updates.prepare_update_vectors,
+    "delete_vectors": lambda c, raw: updates.prepare_delete_vectors(c, decode_json(raw)),
 }
+
+
+class _BatchBody(msgspec.Struct):
+    operations: list[dict[str, msgspec.Raw]]
+
+
+def _batch_operations(ctx: RequestContext) -> list[tuple[str, Any]]:
+    """(kind, body as JSON bytes) per operation, the batch's shape checked first. One pass
+    leaves each operation's body as raw bytes: decoding the batch to Python values and
+    encoding upserts back for their typed decoder cost more than the rest of a small batch."""
+    operations: list[tuple[tuple[str, Any], ...]]
+    try:
+        operations = [tuple(op.items()) for op in msgspec.json.decode(ctx.body, type=_BatchBody).operations]
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):  # ValidationError included
+        # The body has the wrong shape somewhere: the generic decode says where, as before.
+        body = ctx.json_object()
+        raw_operations = body.get("operations")
+        if not isinstance(raw_operations, list):
+            raise MalformedJson("operations: expected a list of update operations") from None
+        operations = [tuple((k, msgspec.json.encode(v)) for k, v in op.items()) if isinstance(op, dict) else ()
+                      for op in raw_operations]
+    for i, operation in enumerate(operations):
+        if len(operation) != 1 or operation[0][0] not in _BATCH_PREPARERS:
+            raise MalformedJson(f"operations[{i}]: expected an object with exactly one of {', '.join(_BATCH_PREPARERS)}")
+    return [operation[0] for operation in operations]
 
 
 def batch_update(ctx: RequestContext) -> Any:
@@ -115,13 +144,7 @@ def batch_update(ctx: RequestContext) -> Any:
     operation id, and the ones after a failing one are skipped, live and on replay alike."""
     collection = ctx.collection()
     wait, timeout = ctx.write_params()
-    body = ctx.json_object()
-    operations = body.get("operations")
-    if not isinstance(operations, list):
-        raise MalformedJson("operations: expected a list of update operations")
-    for i, operation in enumerate(operations):  # shape check of the whole batch first
-        if not isinstance(operation, dict) or len(operation) != 1 or next(iter(operation)) not in _BATCH_PREPARERS:
-            raise MalformedJson(f"operations[{i}]: expected an object with exactly one of {', '.join(_BATCH_PREPARERS)}")
+    operations = _batch_operations(ctx)
     results: list[dict[str, Any]] = []
     grouped: list[Any] = []
 
@@ -131,8 +154,7 @@ def batch_update(ctx: RequestContext) -> Any:
             builds, grouped = grouped, []
             results.extend(update_result(r) for r in collection.write_chain(builds, wait, timeout))
 
-    for operation in operations:
-        (kind, op_body), = operation.items()
+    for kind, op_body in operations:
         try:
             prepared = _BATCH_PREPARERS[kind](collection, op_body)
         except PydrantError:
