@@ -58,6 +58,10 @@ class AppendHandle(Protocol):
     def close(self) -> None: ...
 
 
+# macOS has no fdatasync; its fsync is the fallback there.
+_datasync = getattr(os, "fdatasync", os.fsync)
+
+
 class FileHandle:
     """A raw file descriptor opened for appending; `write` writes everything or raises."""
 
@@ -82,8 +86,10 @@ class FileHandle:
             raise translate(err, "write", self.path)
 
     def fsync(self) -> None:
+        # fdatasync: the data and what reading it back needs (the size), without the
+        # timestamps; a new file's directory entry is fsynced by its creator (Wal._maybe_rotate).
         with storage_errors("fsync", self.path):
-            os.fsync(self._fd)
+            _datasync(self._fd)
 
     def tell(self) -> int:
         return self._pos
