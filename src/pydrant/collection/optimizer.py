@@ -19,6 +19,8 @@ Readers see either the sources or the new segment, never a mix; writes wait only
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -91,6 +93,24 @@ def has_graph_candidates(segment: Segment) -> bool:
         getattr(storage, "index", "n/a") is None and storage.kind == "dense" and storage.has_mask(segment.size).any()
         for storage in segment.vectors.values()
     )
+
+
+# Niceness added to the optimizer thread (and so to the faiss threads it starts): a build uses
+# the CPU that requests leave idle and yields it to them. Measured on two cores, a mixed batch
+# write during a 100k-point build: p50 5.3 -> 3.0-3.6 ms, the build itself no slower when idle.
+OPTIMIZER_NICENESS = 10
+
+
+def lower_own_priority() -> None:
+    """Lower the calling thread's CPU priority by OPTIMIZER_NICENESS. Linux only: there a
+    thread id is a valid `setpriority` target (elsewhere it could name another process)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        thread_id = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, thread_id, os.getpriority(os.PRIO_PROCESS, thread_id) + OPTIMIZER_NICENESS)
+    except OSError as exc:  # not fatal: the build then competes at equal priority
+        log.warning("could not lower the optimizer thread's priority: %s", exc)
 
 
 class Optimizer:
@@ -167,6 +187,7 @@ class Optimizer:
 
     # ---- running ----------------------------------------------------------------------------
     def _run(self) -> None:
+        lower_own_priority()
         while not self._stop:
             self._wake.wait(timeout=IDLE_SECONDS / 2)
             self._wake.clear()
