@@ -62,6 +62,14 @@ def test_too_few_rows_are_left_in_their_order() -> None:
     assert locality.cluster_keys([locality.RowSource(rows, np.arange(rows.shape[0]))]) is None
 
 
+
+def test_rows_too_large_to_cluster_are_left_in_their_order() -> None:
+    """Squared norms past float32's range: faiss's k-means cannot take them (see kmeans_safe)."""
+    rng = np.random.default_rng(4)
+    rows, _ = clustered(rng, clusters=4, per=300)
+    rows *= np.float32(1e20)
+    assert locality.cluster_keys([locality.RowSource(rows, np.arange(rows.shape[0]))]) is None
+
 # -- the optimizer's reordered copy ------------------------------------------------------------
 
 

@@ -227,11 +227,23 @@ def test_dot_scores_give_a_row_the_same_bits_wherever_it_is_scored(dim: int) -> 
 def test_overflowing_dot_scores_fall_back_to_the_full_scan() -> None:
     """Dot products past float32's range are inf or nan: no bound can be trusted then."""
     n, dim = 9000, 4
-    rows = clustered(n, dim, 90, seed=2) * np.float32(1e19)
+    # Rows whose squared norms still fit float32 (larger ones get no partition, see below),
+    # and a query that takes their dot products past it.
+    rows = clustered(n, dim, 90, seed=2) * np.float32(1e17)
     p = Partition.build(rows, np.arange(n), "Dot")
     assert p is not None
-    q = (rows[3] * np.float32(1e3)).astype(np.float32)
+    q = (rows[3] * np.float32(1e6)).astype(np.float32)
     cand = CandidateMask(np.ones(n, dtype=bool), complete=True)
     with np.errstate(over="ignore", invalid="ignore"):
         got = pruned(p, rows, q, 10, cand, "Dot")
     assert got is None
+
+
+def test_rows_whose_squared_norms_overflow_get_no_partition() -> None:
+    """faiss's k-means cannot cluster them (releases up to 1.12 crash in `Kmeans.train`):
+    the segment keeps no partition and its exact scans read every row."""
+    n, dim = 9000, 4
+    rows = clustered(n, dim, 90, seed=2)
+    rows[17] *= np.float32(1e20)
+    assert Partition.build(rows, np.arange(n), "Dot") is None
+    assert Partition.build(rows[np.arange(n) != 17], np.arange(n - 1), "Dot") is not None

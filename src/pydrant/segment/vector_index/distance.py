@@ -26,6 +26,14 @@ def check_distance(distance: object) -> str:
     return str(distance)
 
 
+def kmeans_safe(rows: np.ndarray) -> bool:
+    """Whether faiss's k-means can be given these float32 rows: every squared norm is finite.
+    Past that (|x| around 1e19) its distances overflow, and faiss releases up to 1.12 crash the
+    process in `Kmeans.train`; callers then skip the clustering, which only speeds things up."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return bool(np.isfinite(np.einsum("ij,ij->i", rows, rows)).all())
+
+
 def higher_is_better(distance: str) -> bool:
     """Cosine and Dot rank by descending score; Euclid and Manhattan by ascending distance."""
     return distance in (COSINE, DOT)

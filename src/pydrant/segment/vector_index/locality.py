@@ -15,6 +15,8 @@ from typing import Any, Sequence
 import faiss
 import numpy as np
 
+from pydrant.segment.vector_index.distance import kmeans_safe
+
 # Below this many vectors there is nothing to order (at least two clusters of this size).
 # Small segments gain nothing from the order but cost only milliseconds, and ordering them
 # too keeps one copy path for every optimization.
@@ -55,7 +57,10 @@ def cluster_keys(sources: Sequence[RowSource], seed: int = 1) -> list[np.ndarray
         # The sample is drawn here: faiss need not draw it again, nor warn that it is small.
         max_points_per_centroid=KMEANS_SAMPLE_PER_CLUSTER, min_points_per_centroid=1, verbose=False,
     )
-    kmeans.train(_sample(sources, counts, clusters * KMEANS_SAMPLE_PER_CLUSTER, seed))
+    sample = _sample(sources, counts, clusters * KMEANS_SAMPLE_PER_CLUSTER, seed)
+    if not kmeans_safe(sample):
+        return None  # left in their order; rows outside the sample only get assigned (no crash)
+    kmeans.train(sample)
     keys = []
     for source in sources:
         key = np.empty(source.offsets.shape[0], dtype=np.int32)

@@ -24,7 +24,7 @@ from typing import Any, Callable
 import faiss
 import numpy as np
 
-from pydrant.segment.vector_index.distance import COSINE, DOT, EUCLID, MANHATTAN, higher_is_better, top_k
+from pydrant.segment.vector_index.distance import COSINE, DOT, EUCLID, MANHATTAN, higher_is_better, kmeans_safe, top_k
 from pydrant.segment.vectors.base import CandidateMask
 
 # Segments smaller than this are scanned whole: it costs less than the bounds.
@@ -65,6 +65,8 @@ class Partition:
         if n < MIN_ROWS:
             return None
         rows = np.ascontiguousarray(rows, dtype=np.float32)
+        if not kmeans_safe(rows):
+            return None  # exact scans read every row, as they do below MIN_ROWS
         clusters = int(min(MAX_CLUSTERS, max(2, n // ROWS_PER_CLUSTER)))
         kmeans = faiss.Kmeans(
             dim, clusters, niter=KMEANS_ITERATIONS, seed=seed,
