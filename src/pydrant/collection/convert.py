@@ -21,7 +21,7 @@ from pydrant.collection.operations import (
     VectorColumns,
 )
 from pydrant.errors import BadInput, MalformedJson, ValidationFailed
-from pydrant.models.ids import PointId, parse_point_id
+from pydrant.models.ids import MAX_U64, PointId, parse_point_id
 from pydrant.models.nesting import check_nesting
 
 UPDATE_MODES = ("upsert", "insert_only", "update_only")
@@ -47,7 +47,12 @@ def decode_json(body: bytes, model: Any = Any) -> Any:
 def parse_ids(raw: object, field: str) -> list[PointId]:
     if not isinstance(raw, list):
         raise MalformedJson(f"{field}: expected a list of point ids")
+    if raw and _INT_TYPE.issuperset(map(type, raw)) and min(raw) >= 0 and max(raw) <= MAX_U64:
+        return list(raw)  # integer ids, already canonical: checked in C, not one call per id
     return [parse_point_id(item, f"{field}[{i}]") for i, item in enumerate(raw)]
+
+
+_INT_TYPE = frozenset((int,))  # the exact type: a JSON bool is not an id
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,10 +8,11 @@ import numpy as np
 
 from pydrant.collection.collection import Collection
 from pydrant.collection.config import DEFAULT_VECTOR
+from pydrant.collection.convert import parse_ids
 from pydrant.collection.id_order import IdOrder
 from pydrant.collection.payload_selector import exclude, include, selector_tree
 from pydrant.errors import MalformedJson
-from pydrant.models.ids import PointId, parse_point_id
+from pydrant.models.ids import PointId
 from pydrant.segment.segment import Segment
 from pydrant.segment.vector_index.distance import json_float_list
 
@@ -124,9 +125,7 @@ def _payload_selector(raw: Any) -> tuple[str, list[str]]:
 
 
 def retrieve(collection: Collection, raw_ids: Any, with_payload: Any, with_vector: Any) -> list[dict[str, Any]]:
-    if not isinstance(raw_ids, list):
-        raise MalformedJson("ids: expected a list of point ids")
-    ids = [parse_point_id(x, f"ids[{i}]") for i, x in enumerate(raw_ids)]
+    ids = parse_ids(raw_ids, "ids")
     projection = Projection(collection, with_payload, with_vector)
     with collection.reading():
         located = collection.holder.locate(ids)
