@@ -59,7 +59,8 @@ def cluster_keys(sources: Sequence[RowSource], seed: int = 1) -> list[np.ndarray
     )
     sample = _sample(sources, counts, clusters * KMEANS_SAMPLE_PER_CLUSTER, seed)
     if not kmeans_safe(sample):
-        return None  # left in their order; rows outside the sample only get assigned (no crash)
+        return None  # left in their order. Huge rows outside the sample are only assigned:
+        # a flat search, which may give them meaningless keys (an order, never an index).
     kmeans.train(sample)
     keys = []
     for source in sources:
