@@ -392,6 +392,40 @@ def test_order_by_and_sample(rest: RestClient, dense: Any) -> None:
     assert all(p["id"] % 7 == 2 for p in sampled)
 
 
+@pytest.mark.parametrize("dense", ["Cosine"], indirect=True)
+def test_order_by_over_prefetches_and_as_a_prefetch(rest: RestClient, local: QdrantClient, dense: Any) -> None:
+    """Qdrant's "re-ranking with payload values": prefetched points ordered by a payload key;
+    and an order_by prefetch feeding a nearest rescoring and a fusion."""
+    name, vectors, _ = dense
+    rest.ok("PUT", f"/collections/{name}/index", params=WAIT, json={"field_name": "n", "field_schema": "integer"})
+    q = (vectors[3] + 0.1).tolist()
+    far = (-vectors[3]).tolist()
+    flt = {"must": [{"key": "tag", "match": {"value": "a"}}]}
+    desc = {"key": "n", "direction": "desc"}
+
+    ours = query(rest, name, {"prefetch": [{"query": q, "limit": 20}, {"query": far, "limit": 20}],
+                              "query": {"order_by": desc}, "filter": flt, "limit": 15, "offset": 2})
+    theirs = local.query_points(name, prefetch=[models.Prefetch(query=q, limit=20), models.Prefetch(query=far, limit=20)],
+                                query=models.OrderByQuery(order_by=models.OrderBy(**desc)), query_filter=models.Filter(**flt),
+                                limit=15, offset=2).points
+    assert len(ours) >= 5 and [p["id"] for p in ours] == [p.id for p in theirs]
+    assert [p["order_value"] for p in ours] == [p.id for p in theirs] == sorted((p.id for p in theirs), reverse=True)
+    assert all(p["id"] % 3 == 0 and p["score"] == 1.0 for p in ours)
+
+    ours = query(rest, name, {"prefetch": {"query": {"order_by": "n"}, "limit": 30, "filter": flt}, "query": q, "limit": 5})
+    theirs = local.query_points(name, prefetch=models.Prefetch(query=models.OrderByQuery(order_by="n"), limit=30, filter=models.Filter(**flt)),
+                                query=q, limit=5).points
+    assert_same(ours, theirs)
+    assert all(p["id"] < 90 for p in ours)  # only the 30 smallest `n` of tag a were prefetched
+
+    ours = query(rest, name, {"prefetch": [{"query": {"order_by": desc}, "limit": 10}, {"query": q, "limit": 10}],
+                              "query": {"fusion": "rrf"}, "limit": 8})
+    theirs = local.query_points(name, prefetch=[models.Prefetch(query=models.OrderByQuery(order_by=models.OrderBy(**desc)), limit=10),
+                                                models.Prefetch(query=q, limit=10)],
+                                query=models.FusionQuery(fusion=models.Fusion.RRF), limit=8).points
+    assert_same(ours, theirs)
+
+
 def test_search_matrix(rest: RestClient, local: QdrantClient, dense: Any) -> None:
     name, _, _ = dense
     flt = {"must": [{"key": "n", "range": {"lt": 12}}]}  # 12 points, all sampled: deterministic

@@ -6,11 +6,15 @@ import heapq
 import itertools
 from typing import Any, Iterator
 
+import numpy as np
+
 from pydrant.collection.collection import Collection
 from pydrant.collection.read import Projection, indexed_type
+from pydrant.collection.search import candidates_in
 from pydrant.errors import BadInput, MalformedJson
 from pydrant.models.ids import id_sort_key
 from pydrant.segment.filtering.datetimes import parse_datetime
+from pydrant.segment.segment import Segment
 
 RANGE_TYPES = ("integer", "float", "datetime")
 
@@ -47,24 +51,44 @@ def _require_range_index(collection: Collection, key: str) -> None:
 def scroll_ordered(
     collection: Collection, compiled_filter: Any, raw_order_by: Any, limit: int, with_payload: Any, with_vector: Any
 ) -> list[dict[str, Any]]:
-    key, direction, start_from = parse_order_by(raw_order_by)
     projection = Projection(collection, with_payload, with_vector)
     with collection.reading():
-        _require_range_index(collection, key)
-        streams = []
-        for seg_index, segment in enumerate(collection.holder.segments):
-            index = segment.field_index(key)
-            if index is None:
-                continue
-            allowed = collection.holder.matching(segment, compiled_filter)
-            streams.append(_stream(seg_index, segment, index.ordered_offsets(direction, start_from), set(allowed.tolist())))
-        descending = direction == "desc"
-        merged = heapq.merge(*streams, key=lambda item: (-item[0] if descending else item[0], item[1]))
         records = []
-        for value, _id_key, seg_index, offset in itertools.islice(merged, limit):
-            segment = collection.holder.segments[seg_index]
+        for value, segment, offset in ordered_points(collection, compiled_filter, raw_order_by, limit):
             records.extend(projection.records(segment, [offset], [{"order_value": value}]))
         return records
+
+
+def ordered_points(
+    collection: Collection,
+    compiled_filter: Any,
+    raw_order_by: Any,
+    limit: int,
+    restrict: dict[int, np.ndarray] | None = None,
+) -> list[tuple[Any, Segment, int]]:
+    """The first `limit` (order value, segment, offset) of the live points matching the filter,
+    ordered by the payload key's range index (ties by id); `restrict` (segment id -> offsets)
+    limits them to those points, as when prefetch results are ordered. Call under the
+    collection's read lock."""
+    key, direction, start_from = parse_order_by(raw_order_by)
+    _require_range_index(collection, key)
+    segments = collection.holder.segments
+    streams = []
+    for seg_index, segment in enumerate(segments):
+        index = segment.field_index(key)
+        if index is None:
+            continue
+        if restrict is None:
+            allowed = candidates_in(segment, compiled_filter, None)
+        else:
+            offsets = restrict.get(segment.segment_id)
+            if offsets is None:
+                continue
+            allowed = candidates_in(segment, compiled_filter, offsets)
+        streams.append(_stream(seg_index, segment, index.ordered_offsets(direction, start_from), set(allowed.tolist())))
+    descending = direction == "desc"
+    merged = heapq.merge(*streams, key=lambda item: (-item[0] if descending else item[0], item[1]))
+    return [(value, segments[seg_index], offset) for value, _id_key, seg_index, offset in itertools.islice(merged, limit)]
 
 
 def _stream(seg_index: int, segment: Any, ordered: Iterator[tuple[Any, int]], allowed: set[int]) -> Iterator[tuple[Any, Any, int, int]]:

@@ -12,6 +12,7 @@ import numpy as np
 from pydrant.collection.collection import Collection
 from pydrant.collection.config import DEFAULT_VECTOR, VectorSpec, decode_model
 from pydrant.collection.convert import all_numbers, finite_vector
+from pydrant.collection.order_by import ordered_points
 from pydrant.collection.plain_query import answer as plain_answer
 from pydrant.collection.read import Projection, filter_flat_mask, id_order, scored_points
 from pydrant.collection.search import (
@@ -41,6 +42,7 @@ from pydrant.models.query import (
 )
 from pydrant.segment.filtering.compile import compile_filter
 from pydrant.segment.filtering.paths import checked_path, values_at
+from pydrant.segment.segment import Segment
 from pydrant.segment.vector_index.distance import json_float_list
 from pydrant.segment.vectors.sparse import canonical
 
@@ -305,9 +307,7 @@ def resolve(node: QueryNode, collection: Collection, resolver: Resolver) -> Reso
     if isinstance(query, Fusion):
         return Resolved(node, None, "fusion", children=children)
     if isinstance(query, OrderBy):
-        if node.prefetches:
-            raise Unsupported(f"{node.where}query.order_by: order_by over prefetch results")
-        return Resolved(node, None, "order_by")
+        return Resolved(node, None, "order_by", children=children)
     if isinstance(query, Sample):
         return Resolved(node, None, "sample", children=children)
     spec = _spec(collection, node)
@@ -439,6 +439,8 @@ class Executor:
         self.segments = list(collection.holder.segments)
 
     def run(self, res: Resolved, outer_filter: Any, k: int) -> list[Hit]:
+        if res.kind == "order_by":
+            return [Hit(1.0, segment, offset, segment.ids_at([offset])[0]) for _value, segment, offset in self.ordered(res, outer_filter, k)]
         node = res.node
         raw_filter = _excluding(merge_filters(outer_filter, node.filter), res.exclude)
         if not res.children:
@@ -449,18 +451,33 @@ class Executor:
             if node.score_threshold is not None:
                 fused = [h for h in fused if h.score >= node.score_threshold]
             return fused
-        restrict: dict[int, list[int]] = {}
-        for source in sources:
-            for hit in source:
-                restrict.setdefault(hit.segment.segment_id, []).append(hit.offset)
+        restrict = _points_of(sources)
         if not restrict:
             return []
-        return self._leaf(res, raw_filter, k, {sid: np.asarray(offs, dtype=np.int64) for sid, offs in restrict.items()})
+        return self._leaf(res, raw_filter, k, restrict)
+
+    def ordered(self, res: Resolved, outer_filter: Any, k: int) -> list[tuple[Any, Segment, int]]:
+        """An order_by node's first k (order value, segment, offset): the matching points
+        ordered by the payload key, or, with prefetches, the points they found (as Qdrant, the
+        node's score_threshold does not apply: every point scores the same)."""
+        node = res.node
+        raw_filter = _excluding(merge_filters(outer_filter, node.filter), res.exclude)
+        restrict = None
+        if res.children:
+            restrict = _points_of([self.run(child, raw_filter, child.node.limit) for child in res.children])
+            if not restrict:
+                return []
+        compiled = self._compiled(node, raw_filter)
+        return ordered_points(self.collection, compiled, node.query.raw, k, restrict)  # type: ignore[union-attr]
+
+    @staticmethod
+    def _compiled(node: QueryNode, raw_filter: Any) -> Any:
+        # Without an outer filter or excluded ids this is the node's own filter, compiled once.
+        return node.compiled_filter if raw_filter is node.filter else compile_filter(raw_filter, f"{node.where}filter")
 
     def _leaf(self, res: Resolved, raw_filter: Any, k: int, restrict: dict[int, np.ndarray] | None) -> list[Hit]:
         node = res.node
-        # Without an outer filter or excluded ids this is the node's own filter, compiled once.
-        compiled = node.compiled_filter if raw_filter is node.filter else compile_filter(raw_filter, f"{node.where}filter")
+        compiled = self._compiled(node, raw_filter)
         if res.kind == "none":
             return self._by_id(compiled, k, restrict)
         if res.kind == "sample":
@@ -536,6 +553,15 @@ class Executor:
         return [Hit(1.0, segment, o, segment.ids_at([o])[0]) for segment, o in chosen]
 
 
+def _points_of(sources: list[list[Hit]]) -> dict[int, np.ndarray]:
+    """The prefetched points, as segment id -> offsets."""
+    by_segment: dict[int, list[int]] = {}
+    for source in sources:
+        for hit in source:
+            by_segment.setdefault(hit.segment.segment_id, []).append(hit.offset)
+    return {sid: np.asarray(offsets, dtype=np.int64) for sid, offsets in by_segment.items()}
+
+
 def fuse(query: Fusion, sources: list[list[Hit]], k: int) -> list[Hit]:
     """RRF or DBSF over prefetch results; ties keep first-seen order."""
     scores: dict[PointId, float] = {}
@@ -586,9 +612,10 @@ def query_points(collection: Collection, raw: Any, resolver: Resolver, where: st
     body: QueryBody = decode_model(raw, QueryBody, f"$.{where.rstrip('.')}" if where else "")
     res, projection = prepare(collection, body, resolver, where)
     offset = body.offset or 0
-    if res.kind == "order_by":
-        return {"points": _order_by(collection, res, body, offset)}
     with collection.reading():
+        if res.kind == "order_by":
+            ordered = Executor(collection).ordered(res, None, res.node.limit + offset)[offset:]
+            return {"points": _ordered_points(projection, ordered)}
         hits = Executor(collection).run(res, None, res.node.limit + offset)[offset:]
         return {"points": scored_points(projection, hits)}
 
@@ -597,20 +624,13 @@ def query_batch(collection: Collection, searches: list[Any], resolver: Resolver)
     return [query_points(collection, raw, resolver, f"searches[{i}].") for i, raw in enumerate(searches)]
 
 
-def _order_by(collection: Collection, res: Resolved, body: QueryBody, offset: int) -> list[dict[str, Any]]:
-    try:
-        from pydrant.collection.order_by import scroll_ordered
-    except ImportError:
-        raise Unsupported("query.order_by: ordering by a payload field is not available yet") from None
-    compiled = res.node.compiled_filter  # body.filter, compiled by parse_node
-    records = scroll_ordered(collection, compiled, res.node.query.raw, res.node.limit + offset, body.with_payload or False, body.with_vector or False)  # type: ignore[union-attr]
-    records = records[offset:]
-    with collection.reading():
-        located = collection.holder.locate([r["id"] for r in records])
+def _ordered_points(projection: Projection, ordered: list[tuple[Any, Segment, int]]) -> list[dict[str, Any]]:
+    """ScoredPoints of an order_by query: each with its order value; all score 1 (as
+    qdrant-client's local mode)."""
     out = []
-    for record, loc in zip(records, located):
-        version = int(loc[0].tracker.versions[loc[1]]) if loc is not None else 0
-        out.append({**record, "score": 1.0, "version": version})
+    for value, segment, offset in ordered:
+        version = int(segment.tracker.versions[offset])
+        out.extend(projection.records(segment, [offset], [{"order_value": value, "score": 1.0, "version": version}]))
     return out
 
 
