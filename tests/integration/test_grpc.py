@@ -322,9 +322,17 @@ def test_unsupported_features_are_unimplemented(g: QdrantClient, coll: str) -> N
     assert err.code() == grpc.StatusCode.UNIMPLEMENTED and "qdrant.Snapshots/List" in err.details()
     err = rpc_error(lambda: g.collection_cluster_info(coll))
     assert err.code() == grpc.StatusCode.UNIMPLEMENTED
-    mmr = models.NearestQuery(nearest=[1.0, 0.0, 0.0, 0.0], mmr=models.Mmr(diversity=0.5))
-    err = rpc_error(lambda: g.query_points(coll, query=mmr, using="d"))
-    assert err.code() == grpc.StatusCode.UNIMPLEMENTED and err.details() == "Not supported by pydrant: query.mmr: MMR re-ranking"
+    formula = models.FormulaQuery(formula=models.SumExpression(sum=["$score", 1.0]))
+    err = rpc_error(lambda: g.query_points(coll, prefetch=models.Prefetch(query=[1.0, 0.0, 0.0, 0.0], using="d"), query=formula))
+    assert err.code() == grpc.StatusCode.UNIMPLEMENTED and err.details() == "Not supported by pydrant: query: formula queries"
+
+
+def test_mmr_query_answers_as_rest(g: QdrantClient, r: QdrantClient, coll: str) -> None:
+    mmr = models.NearestQuery(nearest=[1.0, 0.5, 0.0, 0.2], mmr=models.Mmr(diversity=0.7, candidates_limit=4))
+    ours = g.query_points(coll, query=mmr, using="d", limit=3).points
+    theirs = r.query_points(coll, query=mmr, using="d", limit=3).points
+    assert len(ours) == 3 and [p.id for p in ours] == [p.id for p in theirs]
+    assert [p.score for p in ours] == pytest.approx([p.score for p in theirs], rel=1e-6)
 
 
 def test_malformed_request_is_invalid_argument(g: QdrantClient, coll: str) -> None:

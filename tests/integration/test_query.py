@@ -357,6 +357,86 @@ def test_filtered_search_returns_limit_when_enough_match(rest: RestClient) -> No
         assert all(p["id"] % 100 in matching_values for p in points)
 
 
+# ---- maximal marginal relevance --------------------------------------------------------------------
+
+
+def _mmr(diversity: float | None, candidates: int | None) -> dict[str, Any]:
+    return {k: v for k, v in (("diversity", diversity), ("candidates_limit", candidates)) if v is not None}
+
+
+def test_mmr_matches_local_mode(rest: RestClient, local: QdrantClient, dense: Any) -> None:
+    """MMR picks, their order and their (nearest search) scores equal local mode's, for every
+    distance, diversity from pure relevance to pure diversity, with filter, offset, threshold."""
+    name, vectors, distance = dense
+    rng = np.random.default_rng(11)
+    flt = {"must_not": [{"key": "tag", "match": {"value": "b"}}]}
+    cases = [(None, None, 0, None), (0.0, 40, 0, None), (0.5, 40, 3, flt), (0.8, 100, 0, None), (1.0, 30, 2, flt), (0.3, 5, 0, None)]
+    for diversity, candidates, offset, body_filter in cases:
+        q = rng.normal(size=DIM).astype(np.float32).tolist()
+        mmr = _mmr(diversity, candidates)
+        body: dict[str, Any] = {"query": {"nearest": q, "mmr": mmr}, "limit": 10, "offset": offset}
+        if body_filter:
+            body["filter"] = body_filter
+        ours = query(rest, name, body)
+        theirs = local.query_points(name, query=models.NearestQuery(nearest=q, mmr=models.Mmr(**mmr)), limit=10, offset=offset,
+                                    query_filter=models.Filter(**body_filter) if body_filter else None).points
+        assert_same(ours, theirs)
+        assert len(ours) == max(0, min(10 + offset, candidates or 10) - offset)  # limit + offset picked of the candidates
+    # Diversity changes the picks: the nearest 10 are not the MMR 10 when 100 candidates are spread.
+    q = rng.normal(size=DIM).astype(np.float32).tolist()
+    plain = [p["id"] for p in query(rest, name, {"query": q, "limit": 10})]
+    diverse = [p["id"] for p in query(rest, name, {"query": {"nearest": q, "mmr": {"diversity": 0.9, "candidates_limit": 100}}, "limit": 10})]
+    assert diverse[0] == plain[0] and set(diverse) != set(plain)
+    # A score threshold limits the candidates (as the search that finds them).
+    sixth, seventh = (p["score"] for p in query(rest, name, {"query": q, "limit": 7})[5:])
+    threshold_body = {"query": {"nearest": q, "mmr": {"diversity": 0.5, "candidates_limit": 50}}, "limit": 10,
+                      "score_threshold": (sixth + seventh) / 2}
+    ours = query(rest, name, threshold_body)
+    theirs = local.query_points(name, query=models.NearestQuery(nearest=q, mmr=models.Mmr(diversity=0.5, candidates_limit=50)), limit=10,
+                                score_threshold=threshold_body["score_threshold"]).points
+    assert_same(ours, theirs)
+    assert len(ours) == 6
+
+
+def test_mmr_in_prefetch_by_id_sparse_and_multi(rest: RestClient, local: QdrantClient, mixed: str) -> None:
+    sparse_q = {"indices": [1, 7, 30, 44], "values": [0.5, 1.0, 0.3, 0.9]}
+    mmr = {"diversity": 0.6, "candidates_limit": 40}
+    for using, q in [("img", [0.1, -0.2, 0.3, 0.0]), ("words", sparse_q), ("colbert", [[0.1, 0.2, 0.3], [-0.3, 0.1, 0.0]]), ("img", 7)]:
+        ours = query(rest, mixed, {"query": {"nearest": q, "mmr": mmr}, "using": using, "limit": 8})
+        nearest = models.SparseVector(**q) if isinstance(q, dict) else q
+        theirs = local.query_points(mixed, query=models.NearestQuery(nearest=nearest, mmr=models.Mmr(**mmr)), using=using, limit=8).points
+        assert_same(ours, theirs)
+    # MMR as a prefetch, rescored by another vector; and MMR over prefetched points.
+    ours = query(rest, mixed, {"prefetch": {"query": {"nearest": [0.1, -0.2, 0.3, 0.0], "mmr": mmr}, "using": "img", "limit": 15},
+                               "query": sparse_q, "using": "words", "limit": 5})
+    theirs = local.query_points(mixed, prefetch=models.Prefetch(query=models.NearestQuery(nearest=[0.1, -0.2, 0.3, 0.0], mmr=models.Mmr(**mmr)),
+                                                                using="img", limit=15),
+                                query=models.SparseVector(**sparse_q), using="words", limit=5).points
+    assert_same(ours, theirs)
+    ours = query(rest, mixed, {"prefetch": {"query": sparse_q, "using": "words", "limit": 30},
+                               "query": {"nearest": [0.1, -0.2, 0.3, 0.0], "mmr": mmr}, "using": "img", "limit": 6})
+    theirs = local.query_points(mixed, prefetch=models.Prefetch(query=models.SparseVector(**sparse_q), using="words", limit=30),
+                                query=models.NearestQuery(nearest=[0.1, -0.2, 0.3, 0.0], mmr=models.Mmr(**mmr)), using="img", limit=6).points
+    assert_same(ours, theirs)
+
+
+def test_mmr_bad_parameters(rest: RestClient, mixed: str) -> None:
+    path = f"/collections/{mixed}/points/query"
+
+    def body(mmr: Any) -> dict[str, Any]:
+        return {"query": {"nearest": [0.1, -0.2, 0.3, 0.0], "mmr": mmr}, "using": "img"}
+
+    assert "mmr.diversity" in rest.error("POST", path, 422, json=body({"diversity": 1.5}))
+    assert "mmr.diversity" in rest.error("POST", path, 422, json=body({"diversity": -0.1}))
+    assert "mmr.diversity" in rest.error("POST", path, 400, json=body({"diversity": "high"}))
+    assert "mmr.candidates_limit" in rest.error("POST", path, 422, json=body({"candidates_limit": 16385}))
+    assert "mmr.candidates_limit" in rest.error("POST", path, 400, json=body({"candidates_limit": -1}))
+    assert "mmr" in rest.error("POST", path, 400, json=body({"lambda": 0.5}))
+    assert "mmr" in rest.error("POST", path, 400, json=body([0.5]))
+    assert query(rest, mixed, body({"candidates_limit": 0})) == []
+    assert len(query(rest, mixed, body(None))) == 10  # null: a plain nearest query
+
+
 # ---- errors -------------------------------------------------------------------------------------
 
 

@@ -12,6 +12,8 @@ import numpy as np
 from pydrant.collection.collection import Collection
 from pydrant.collection.config import DEFAULT_VECTOR, VectorSpec, decode_model
 from pydrant.collection.convert import all_numbers, finite_vector
+from pydrant.collection.mmr import DEFAULT_DIVERSITY, MAX_MMR_CANDIDATES
+from pydrant.collection.mmr import rerank as mmr_rerank
 from pydrant.collection.order_by import ordered_points
 from pydrant.collection.plain_query import answer as plain_answer
 from pydrant.collection.read import Projection, filter_flat_mask, id_order, scored_points
@@ -23,13 +25,14 @@ from pydrant.collection.search import (
     search_segments,
     sparse_idf_stats,
 )
-from pydrant.errors import BadInput, NotFound, Unsupported, ValidationFailed
+from pydrant.errors import BadInput, MalformedJson, NotFound, Unsupported, ValidationFailed
 from pydrant.models.ids import PointId, id_sort_key, parse_point_id
 from pydrant.models.query import (
     DEFAULT_LIMIT,
     Context,
     Discover,
     Fusion,
+    Mmr,
     Nearest,
     OrderBy,
     PrefetchBody,
@@ -87,6 +90,29 @@ def parse_node(body: PrefetchBody, where: str, default_limit: int = DEFAULT_LIMI
     return node
 
 
+def _mmr(raw: Any, where: str) -> Mmr | None:
+    """A nearest query's `mmr` object (None when absent or null)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise MalformedJson(f"{where}: expected an object with `diversity` and `candidates_limit`")
+    unknown = sorted(set(raw) - {"diversity", "candidates_limit"})
+    if unknown:
+        raise MalformedJson(f"{where}: unknown field `{unknown[0]}`, expected `diversity` or `candidates_limit`")
+    diversity, limit = raw.get("diversity"), raw.get("candidates_limit")
+    if diversity is not None:
+        if type(diversity) not in (int, float):
+            raise MalformedJson(f"{where}.diversity: expected a number")
+        if not 0.0 <= diversity <= 1.0:
+            raise ValidationFailed(f"{where}.diversity: value {diversity} invalid, must be from 0 to 1")
+    if limit is not None:
+        if type(limit) is not int or limit < 0:
+            raise MalformedJson(f"{where}.candidates_limit: expected a non-negative integer")
+        if limit > MAX_MMR_CANDIDATES:
+            raise ValidationFailed(f"{where}.candidates_limit: value {limit} invalid, must be {MAX_MMR_CANDIDATES} or less")
+    return Mmr(DEFAULT_DIVERSITY if diversity is None else float(diversity), limit)
+
+
 def _params(body: PrefetchBody) -> dict[str, Any]:
     if body.params is None:
         return {}
@@ -114,10 +140,8 @@ def parse_query(raw: Any, where: str) -> QueryForm | None:
         if key in _UNSUPPORTED_QUERY_KEYS:
             raise Unsupported(f"{where}: {_UNSUPPORTED_QUERY_KEYS[key]}")
         if key == "nearest":
-            if raw.get("mmr") is not None:
-                raise Unsupported(f"{where}.mmr: MMR re-ranking")
             _check_input(value, f"{where}.nearest")
-            return Nearest(value)
+            return Nearest(value, _mmr(raw.get("mmr"), f"{where}.mmr"))
         if key == "recommend":
             return _recommend(value, f"{where}.recommend")
         if key == "discover":
@@ -492,6 +516,13 @@ class Executor:
             stats = self._idf(spec, query[0]) if spec.kind == "sparse" else None
             full_scan = full_scan_vectors(self.collection.config, spec) if spec.kind == "dense" else 0
             scorer = NearestScorer(spec, query, node.params, full_scan, stats)
+            mmr = node.query.mmr if isinstance(node.query, Nearest) else None
+            if mmr is not None:
+                # As Qdrant: candidates_limit (or the node's own limit) nearest points, of
+                # which MMR picks k (the caller drops a query's offset from them).
+                wanted = node.limit if mmr.candidates_limit is None else mmr.candidates_limit
+                found = search_segments(self.segments, spec.name, scorer, compiled, wanted, node.score_threshold, restrict)
+                return mmr_rerank(spec, query, found, mmr.diversity, k)
         else:
             sparse_params = None
             if spec.kind == "sparse" and spec.params.get("modifier", "none") in ("idf", "Idf", "IDF"):

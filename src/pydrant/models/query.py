@@ -74,8 +74,17 @@ class SearchMatrixBody(Body):
 
 
 @dataclass(frozen=True)
+class Mmr:
+    """Maximal marginal relevance re-ranking of a nearest query's candidates."""
+
+    diversity: float = 0.5
+    candidates_limit: int | None = None  # None: the query's limit
+
+
+@dataclass(frozen=True)
 class Nearest:
     vector: Any
+    mmr: Mmr | None = None
 
 
 @dataclass(frozen=True)
