@@ -322,9 +322,21 @@ def test_unsupported_features_are_unimplemented(g: QdrantClient, coll: str) -> N
     assert err.code() == grpc.StatusCode.UNIMPLEMENTED and "qdrant.Snapshots/List" in err.details()
     err = rpc_error(lambda: g.collection_cluster_info(coll))
     assert err.code() == grpc.StatusCode.UNIMPLEMENTED
-    formula = models.FormulaQuery(formula=models.SumExpression(sum=["$score", 1.0]))
-    err = rpc_error(lambda: g.query_points(coll, prefetch=models.Prefetch(query=[1.0, 0.0, 0.0, 0.0], using="d"), query=formula))
-    assert err.code() == grpc.StatusCode.UNIMPLEMENTED and err.details() == "Not supported by pydrant: query: formula queries"
+    feedback = models.RelevanceFeedbackQuery(relevance_feedback=models.RelevanceFeedbackInput(
+        target=[1.0, 0.0, 0.0, 0.0], feedback=[models.FeedbackItem(example=[0.0, 1.0, 0.0, 0.0], score=0.5)],
+        strategy=models.NaiveFeedbackStrategy(naive=models.NaiveFeedbackStrategyParams(a=1.0, b=1.0, c=1.0))))
+    err = rpc_error(lambda: g.query_points(coll, query=feedback, using="d"))
+    assert err.code() == grpc.StatusCode.UNIMPLEMENTED and err.details() == "Not supported by pydrant: query: relevance_feedback queries"
+
+
+def test_formula_query_answers_as_rest(g: QdrantClient, r: QdrantClient, coll: str) -> None:
+    formula = models.FormulaQuery(formula=models.SumExpression(sum=["$score", models.MultExpression(mult=[0.5, models.FieldCondition(
+        key="color", match=models.MatchValue(value="red"))]), "n"]))
+    prefetch = models.Prefetch(query=[1.0, 0.5, 0.0, 0.2], using="d", limit=5)
+    ours = g.query_points(coll, prefetch=prefetch, query=formula, limit=4).points
+    theirs = r.query_points(coll, prefetch=prefetch, query=formula, limit=4).points
+    assert ours and [p.id for p in ours] == [p.id for p in theirs]
+    assert [p.score for p in ours] == pytest.approx([p.score for p in theirs], rel=1e-6)
 
 
 def test_mmr_query_answers_as_rest(g: QdrantClient, r: QdrantClient, coll: str) -> None:

@@ -437,6 +437,97 @@ def test_mmr_bad_parameters(rest: RestClient, mixed: str) -> None:
     assert len(query(rest, mixed, body(None))) == 10  # null: a plain nearest query
 
 
+# ---- score boosting (formula) ---------------------------------------------------------------------
+
+
+FORMULAS = [
+    # Qdrant's documentation example: boost by conditions
+    {"sum": ["$score", {"mult": [0.5, {"key": "tag", "match": {"value": "a"}}]},
+             {"mult": [0.25, {"key": "city", "match": {"any": ["c1", "c2"]}}]}]},
+    # payload numbers, division, a prefetch score by index
+    {"sum": ["$score[0]", {"mult": [0.001, "n"]}, {"div": {"left": "group", "right": {"sum": ["n", 1]}}}]},
+    # decays around payload values and the score
+    {"sum": [{"lin_decay": {"x": "n", "target": 100, "scale": 50}},
+             {"exp_decay": {"x": "n", "target": 150, "scale": 20, "midpoint": 0.2}},
+             {"gauss_decay": {"x": "$score", "scale": 2}}]},
+    # the math operators
+    {"sum": [{"sqrt": {"abs": "$score"}}, {"pow": {"base": "group", "exponent": 2}}, {"neg": {"ln": {"sum": ["n", 1]}}},
+             {"log10": {"sum": ["n", 10]}}, {"exp": {"mult": ["$score", 0.1]}}]},
+    # a zero factor stops a product before a missing key is read
+    {"sum": ["$score", {"mult": [{"key": "tag", "match": {"value": "zzz"}}, "missing_key"]}]},
+]
+
+
+def test_formula_matches_local_mode(rest: RestClient, local: QdrantClient, dense: Any) -> None:
+    name, vectors, _ = dense
+    q = (vectors[7] + 0.2).tolist()
+    for formula in FORMULAS:
+        body = {"prefetch": {"query": q, "limit": 40}, "query": {"formula": formula}, "limit": 12}
+        ours = query(rest, name, body)
+        theirs = local.query_points(name, prefetch=models.Prefetch(query=q, limit=40),
+                                    query=models.FormulaQuery(formula=formula), limit=12).points
+        assert_same(ours, theirs)
+        assert len(ours) == 12 and [p["score"] for p in ours] == sorted((p["score"] for p in ours), reverse=True)
+    # two prefetches, a default for a point the second one did not find, offset and threshold
+    formula = {"sum": [{"mult": [2, "$score[0]"]}, "$score[1]"]}
+    prefetch = [{"query": q, "limit": 30}, {"query": (-np.asarray(q)).tolist(), "limit": 30, "filter": {"must": [{"key": "tag", "match": {"value": "b"}}]}}]
+    body = {"prefetch": prefetch, "query": {"formula": formula, "defaults": {"$score[1]": -5.0}}, "limit": 10, "offset": 3}
+    ours = query(rest, name, body)
+    theirs = local.query_points(name, prefetch=[models.Prefetch(query=q, limit=30),
+                                                models.Prefetch(query=prefetch[1]["query"], limit=30, filter=models.Filter(**prefetch[1]["filter"]))],
+                                query=models.FormulaQuery(formula=formula, defaults={"$score[1]": -5.0}), limit=10, offset=3).points
+    assert_same(ours, theirs)
+    threshold = ours[4]["score"] - 1e-3
+    assert [p["id"] for p in query(rest, name, {**body, "score_threshold": threshold})] == [p["id"] for p in ours[:5]]
+
+
+def test_formula_geo_distance_and_datetimes(rest: RestClient, local: QdrantClient) -> None:
+    name = f"f_{uuid.uuid4().hex[:10]}"
+    rng = np.random.default_rng(9)
+    vectors = rng.normal(size=(60, DIM)).astype(np.float32)
+    payloads = [{"loc": {"lat": 52.0 + i * 0.01, "lon": 13.0 - i * 0.02}, "at": f"2024-01-{1 + i % 28:02d}T{i % 24:02d}:00:00Z",
+                 "w": [float(i)]} for i in range(60)]
+    rest.ok("PUT", f"/collections/{name}", json={"vectors": {"size": DIM, "distance": "Cosine"}})
+    rest.ok("PUT", f"/collections/{name}/points", params=WAIT, json={"batch": {"ids": list(range(60)), "vectors": vectors.tolist(), "payloads": payloads}})
+    local.create_collection(name, vectors_config=models.VectorParams(size=DIM, distance="Cosine"))
+    local.upsert(name, points=[models.PointStruct(id=i, vector=vectors[i].tolist(), payload=payloads[i]) for i in range(60)])
+    formula = {"sum": ["$score",
+                       {"gauss_decay": {"x": {"geo_distance": {"origin": {"lat": 52.2, "lon": 12.6}, "to": "loc"}}, "scale": 5000}},
+                       {"exp_decay": {"x": {"datetime_key": "at"}, "target": {"datetime": "2024-01-15T00:00:00Z"}, "scale": 86400 * 3}},
+                       {"mult": ["w", 0.001]}]}  # a one-element array counts as its value
+    ours = query(rest, name, {"prefetch": {"query": vectors[0].tolist(), "limit": 60}, "query": {"formula": formula}, "limit": 15})
+    theirs = local.query_points(name, prefetch=models.Prefetch(query=vectors[0].tolist(), limit=60),
+                                query=models.FormulaQuery(formula=formula), limit=15).points
+    assert_same(ours, theirs)
+
+
+def test_formula_errors(rest: RestClient, dense: Any) -> None:
+    name, vectors, _ = dense
+    path = f"/collections/{name}/points/query"
+
+    def body(formula: Any, **extra: Any) -> dict[str, Any]:
+        return {"prefetch": {"query": vectors[0].tolist(), "limit": 5}, "query": {"formula": formula, **extra}}
+
+    assert "prefetch" in rest.error("POST", path, 400, json={"query": {"formula": "$score"}})
+    assert "missing_key" in rest.error("POST", path, 400, json=body({"sum": ["$score", "missing_key"]}))
+    assert "tag" in rest.error("POST", path, 400, json=body({"sum": ["$score", "tag"]}))  # a string, not a number
+    assert "non-finite" in rest.error("POST", path, 400, json=body({"div": {"left": 1, "right": {"mult": ["n", 0]}}}))
+    assert "non-finite" in rest.error("POST", path, 400, json=body({"sqrt": -1}))
+    assert "non-finite" in rest.error("POST", path, 400, json=body({"ln": 0}))
+    assert "non-finite" in rest.error("POST", path, 400, json=body({"pow": {"base": -8, "exponent": 0.5}}))
+    assert "midpoint" in rest.error("POST", path, 400, json=body({"exp_decay": {"x": "n", "midpoint": 1.0}}))
+    assert "scale" in rest.error("POST", path, 400, json=body({"lin_decay": {"x": "n", "scale": 0}}))
+    assert "$score[x]" in rest.error("POST", path, 400, json=body("$score[x]"))
+    assert "datetime" in rest.error("POST", path, 400, json=body({"datetime": "yesterday"}))
+    assert "formula.sum" in rest.error("POST", path, 400, json=body({"sum": "n"}))
+    assert "formula" in rest.error("POST", path, 400, json=body({"max": ["n"]}))  # not an expression of this API version
+    assert "origin" in rest.error("POST", path, 400, json=body({"geo_distance": {"origin": {"lat": 91, "lon": 0}, "to": "loc"}}))
+    # a default fills a missing key; by_zero_default answers a division by zero
+    assert len(query(rest, name, body({"sum": ["$score", "missing_key"]}, defaults={"missing_key": 2}))) == 5
+    scores = [p["score"] for p in query(rest, name, body({"div": {"left": 1, "right": {"mult": ["n", 0]}, "by_zero_default": 7}}))]
+    assert scores == [7.0] * 5
+
+
 # ---- errors -------------------------------------------------------------------------------------
 
 
@@ -450,8 +541,7 @@ def test_bad_requests(rest: RestClient, dense: Any, mixed: str) -> None:
     assert "sparse" in rest.error("POST", f"/collections/{mixed}/points/query", 400, json={"query": [0.1] * 4, "using": "words"})
     assert "positive" in rest.error("POST", path, 400, json={"query": {"recommend": {"negative": [1]}}})
     assert "12345" in rest.error("POST", path, 404, json={"query": 12345})
-    assert "formula" in rest.error("POST", path, 400, json={"prefetch": [{"query": [0.1] * DIM}], "query": {"formula": {"sum": []}}})
-    assert "formula" in rest.error("POST", path, 400, json={"prefetch": [{"query": [0.1] * DIM}], "query": {"formula": {"sum": []}, "defaults": {}}})
+    assert "relevance_feedback" in rest.error("POST", path, 400, json={"query": {"relevance_feedback": {"target": [0.1] * DIM, "feedback": []}}})
     rest.error("POST", "/collections/does_not_exist/points/query", 404, json={"query": [0.1] * DIM})
     assert "searches[1]" in rest.error("POST", f"{path}/batch", 400, json={"searches": [{"query": [0.1] * DIM}, {"query": [0.1]}]})
     assert "`$.searches[0].limit`" in rest.error("POST", f"{path}/batch", 422, json={"searches": [{"query": [0.1] * DIM, "limit": 0}]})

@@ -12,6 +12,7 @@ import numpy as np
 from pydrant.collection.collection import Collection
 from pydrant.collection.config import DEFAULT_VECTOR, VectorSpec, decode_model
 from pydrant.collection.convert import all_numbers, finite_vector
+from pydrant.collection.formula import ScoreFormula, parse_formula
 from pydrant.collection.mmr import DEFAULT_DIVERSITY, MAX_MMR_CANDIDATES
 from pydrant.collection.mmr import rerank as mmr_rerank
 from pydrant.collection.order_by import ordered_points
@@ -31,6 +32,7 @@ from pydrant.models.query import (
     DEFAULT_LIMIT,
     Context,
     Discover,
+    Formula,
     Fusion,
     Mmr,
     Nearest,
@@ -54,7 +56,6 @@ Resolver = Callable[[str], Collection]
 
 _VECTOR_QUERY_KEYS = ("nearest", "recommend", "discover", "context")
 _UNSUPPORTED_QUERY_KEYS = {
-    "formula": "formula queries",
     "relevance_feedback": "relevance_feedback queries",
     "text": "inference (Document) queries",
     "image": "inference (Image) queries",
@@ -85,6 +86,8 @@ def parse_node(body: PrefetchBody, where: str, default_limit: int = DEFAULT_LIMI
             node.prefetches.append(parse_node(child, f"{path}."))
     if isinstance(node.query, Fusion) and not node.prefetches:
         raise BadInput(f"{where}query: a fusion query needs at least one prefetch")
+    if isinstance(node.query, Formula) and not node.prefetches:
+        raise BadInput(f"{where}query: a formula query rescores prefetch results: it needs at least one prefetch")
     if isinstance(node.query, Fusion) and node.query.weights is not None and len(node.query.weights) != len(node.prefetches):
         raise BadInput(f"{where}query.rrf.weights: {len(node.query.weights)} weights for {len(node.prefetches)} prefetches")
     return node
@@ -126,7 +129,7 @@ def parse_query(raw: Any, where: str) -> QueryForm | None:
     if isinstance(raw, dict):
         if len(raw) == 1 or "nearest" in raw or "formula" in raw:
             # `formula` comes with an optional `defaults` map beside it
-            key = next(iter(k for k in raw if k in _VECTOR_QUERY_KEYS or k in _UNSUPPORTED_QUERY_KEYS or k in ("order_by", "fusion", "rrf", "sample")), None)
+            key = next(iter(k for k in raw if k in _VECTOR_QUERY_KEYS or k in _UNSUPPORTED_QUERY_KEYS or k in ("order_by", "fusion", "rrf", "sample", "formula")), None)
         else:
             key = None
         if key is None:
@@ -153,6 +156,8 @@ def parse_query(raw: Any, where: str) -> QueryForm | None:
             return Context(_pairs(value, f"{where}.context"))
         if key == "order_by":
             return OrderBy(value)
+        if key == "formula":
+            return Formula(parse_formula(raw, where))
         if key == "fusion":
             if value not in ("rrf", "dbsf"):
                 raise ValidationFailed(f"{where}.fusion: unknown variant `{value}`, expected `rrf` or `dbsf`")
@@ -248,7 +253,7 @@ class Resolved:
 
     node: QueryNode
     spec: VectorSpec | None
-    kind: str  # none | nearest | average | best_score | sum_scores | discover | context | fusion | order_by | sample
+    kind: str  # none | nearest | average | best_score | sum_scores | discover | context | fusion | formula | order_by | sample
     vectors: dict[str, Any] = field(default_factory=dict)
     exclude: list[PointId] = field(default_factory=list)
     children: list["Resolved"] = field(default_factory=list)
@@ -330,6 +335,8 @@ def resolve(node: QueryNode, collection: Collection, resolver: Resolver) -> Reso
         return Resolved(node, None, "none", children=children)
     if isinstance(query, Fusion):
         return Resolved(node, None, "fusion", children=children)
+    if isinstance(query, Formula):
+        return Resolved(node, None, "formula", children=children)
     if isinstance(query, OrderBy):
         return Resolved(node, None, "order_by", children=children)
     if isinstance(query, Sample):
@@ -475,6 +482,9 @@ class Executor:
             if node.score_threshold is not None:
                 fused = [h for h in fused if h.score >= node.score_threshold]
             return fused
+        if res.kind == "formula":
+            formula: ScoreFormula = node.query.compiled  # type: ignore[union-attr]
+            return formula.rescore(sources, k, node.score_threshold)
         restrict = _points_of(sources)
         if not restrict:
             return []

@@ -122,7 +122,14 @@ class Sample:
     kind: str = "random"
 
 
-QueryForm = Nearest | Recommend | Discover | Context | Fusion | OrderBy | Sample
+@dataclass(frozen=True)
+class Formula:
+    """A score-boosting formula, checked and compiled (collection.formula.ScoreFormula)."""
+
+    compiled: Any
+
+
+QueryForm = Nearest | Recommend | Discover | Context | Fusion | OrderBy | Sample | Formula
 
 
 @dataclass
