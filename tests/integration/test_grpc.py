@@ -322,11 +322,16 @@ def test_unsupported_features_are_unimplemented(g: QdrantClient, coll: str) -> N
     assert err.code() == grpc.StatusCode.UNIMPLEMENTED and "qdrant.Snapshots/List" in err.details()
     err = rpc_error(lambda: g.collection_cluster_info(coll))
     assert err.code() == grpc.StatusCode.UNIMPLEMENTED
+
+
+def test_relevance_feedback_query_answers_as_rest(g: QdrantClient, r: QdrantClient, coll: str) -> None:
     feedback = models.RelevanceFeedbackQuery(relevance_feedback=models.RelevanceFeedbackInput(
-        target=[1.0, 0.0, 0.0, 0.0], feedback=[models.FeedbackItem(example=[0.0, 1.0, 0.0, 0.0], score=0.5)],
-        strategy=models.NaiveFeedbackStrategy(naive=models.NaiveFeedbackStrategyParams(a=1.0, b=1.0, c=1.0))))
-    err = rpc_error(lambda: g.query_points(coll, query=feedback, using="d"))
-    assert err.code() == grpc.StatusCode.UNIMPLEMENTED and err.details() == "Not supported by pydrant: query: relevance_feedback queries"
+        target=[1.0, 0.0, 0.0, 0.0], feedback=[models.FeedbackItem(example=2, score=0.9), models.FeedbackItem(example=[0.1, 0.2, 0.3, 0.4], score=0.2)],
+        strategy=models.NaiveFeedbackStrategy(naive=models.NaiveFeedbackStrategyParams(a=1.0, b=1.0, c=2.0))))
+    ours = g.query_points(coll, query=feedback, using="d", limit=3).points
+    theirs = r.query_points(coll, query=feedback, using="d", limit=3).points
+    assert len(ours) == 3 and 2 not in [p.id for p in ours] and [p.id for p in ours] == [p.id for p in theirs]
+    assert [p.score for p in ours] == pytest.approx([p.score for p in theirs], rel=1e-6)
 
 
 def test_formula_query_answers_as_rest(g: QdrantClient, r: QdrantClient, coll: str) -> None:

@@ -528,6 +528,58 @@ def test_formula_errors(rest: RestClient, dense: Any) -> None:
     assert scores == [7.0] * 5
 
 
+# ---- relevance feedback -------------------------------------------------------------------------
+
+
+def _feedback(target: Any, feedback: list[tuple[Any, float]], a: float = 1.0, b: float = 1.0, c: float = 1.0) -> dict[str, Any]:
+    return {"relevance_feedback": {"target": target, "feedback": [{"example": e, "score": s} for e, s in feedback],
+                                   "strategy": {"naive": {"a": a, "b": b, "c": c}}}}
+
+
+def test_relevance_feedback_matches_local_mode(rest: RestClient, local: QdrantClient, dense: Any) -> None:
+    name, vectors, _ = dense
+    q = (vectors[11] + 0.1).tolist()
+    cases = [
+        (q, [(3, 0.9), (vectors[40].tolist(), 0.2), (77, 0.5)], 0.8, 1.5, 0.4, None, 0),
+        (5, [(3, 0.9), (8, 0.9)], 1.0, 1.0, 1.0, {"must": [{"key": "tag", "match": {"value": "c"}}]}, 2),  # equal scores: no pairs
+        (q, [(vectors[1].tolist(), 0.1), (vectors[2].tolist(), 0.7), (vectors[3].tolist(), 0.4), (9, 1.0)], 0.2, 0.0, 2.0, None, 0),
+    ]
+    for target, feedback, a, b, c, flt, offset in cases:
+        body: dict[str, Any] = {"query": _feedback(target, feedback, a, b, c), "limit": 10, "offset": offset}
+        if flt:
+            body["filter"] = flt
+        ours = query(rest, name, body)
+        theirs = local.query_points(name, query=models.RelevanceFeedbackQuery(relevance_feedback=models.RelevanceFeedbackInput(
+            target=target, feedback=[models.FeedbackItem(example=e, score=s) for e, s in feedback],
+            strategy=models.NaiveFeedbackStrategy(naive=models.NaiveFeedbackStrategyParams(a=a, b=b, c=c)))),
+            limit=10, offset=offset, query_filter=models.Filter(**flt) if flt else None).points
+        assert_same(ours, theirs)
+        mentioned = {x for x in [target, *(e for e, _ in feedback)] if isinstance(x, int)}
+        assert len(ours) == 10 and not mentioned & {p["id"] for p in ours}  # ids given as inputs are left out
+
+
+def test_relevance_feedback_on_sparse_and_multivectors(rest: RestClient, mixed: str) -> None:
+    """With all feedback scores equal there are no pairs and a = 1: the ranking is the nearest one."""
+    sparse_q = {"indices": [1, 7, 30, 44], "values": [0.5, 1.0, 0.3, 0.9]}
+    for using, q in [("words", sparse_q), ("colbert", [[0.1, 0.2, 0.3], [-0.3, 0.1, 0.0]])]:
+        nearest = query(rest, mixed, {"query": q, "using": using, "limit": 8})
+        ours = query(rest, mixed, {"query": _feedback(q, [(1, 0.5), (2, 0.5)]), "using": using, "limit": 8})
+        assert [p["id"] for p in ours] == [p["id"] for p in nearest if p["id"] not in (1, 2)][: len(ours)]
+        shifted = query(rest, mixed, {"query": _feedback(q, [(1, 0.9), (2, 0.1)], c=5.0), "using": using, "limit": 8})
+        assert [p["id"] for p in shifted] != [p["id"] for p in ours]
+
+
+def test_relevance_feedback_bad_input(rest: RestClient, dense: Any) -> None:
+    name, _, _ = dense
+    path = f"/collections/{name}/points/query"
+    good = _feedback([0.1] * DIM, [(3, 0.5)])
+    assert "strategy.naive.b" in rest.error("POST", path, 422, json={"query": _feedback([0.1] * DIM, [(3, 0.5)], b=-1.0)})
+    assert "strategy" in rest.error("POST", path, 400, json={"query": {"relevance_feedback": {**good["relevance_feedback"], "strategy": {"smart": {}}}}})
+    assert "feedback[0]" in rest.error("POST", path, 400, json={"query": _feedback([0.1] * DIM, [(3, "high")])})  # type: ignore[list-item]
+    assert "dim" in rest.error("POST", path, 400, json={"query": _feedback([0.1] * DIM, [([0.1, 0.2], 0.5)])})
+    assert "123456" in rest.error("POST", path, 404, json={"query": _feedback(123456, [(3, 0.5)])})
+
+
 # ---- errors -------------------------------------------------------------------------------------
 
 
@@ -542,6 +594,7 @@ def test_bad_requests(rest: RestClient, dense: Any, mixed: str) -> None:
     assert "positive" in rest.error("POST", path, 400, json={"query": {"recommend": {"negative": [1]}}})
     assert "12345" in rest.error("POST", path, 404, json={"query": 12345})
     assert "relevance_feedback" in rest.error("POST", path, 400, json={"query": {"relevance_feedback": {"target": [0.1] * DIM, "feedback": []}}})
+    assert "inference" in rest.error("POST", path, 400, json={"query": {"text": "find me", "model": "bm25"}})
     rest.error("POST", "/collections/does_not_exist/points/query", 404, json={"query": [0.1] * DIM})
     assert "searches[1]" in rest.error("POST", f"{path}/batch", 400, json={"searches": [{"query": [0.1] * DIM}, {"query": [0.1]}]})
     assert "`$.searches[0].limit`" in rest.error("POST", f"{path}/batch", 422, json={"searches": [{"query": [0.1] * DIM, "limit": 0}]})

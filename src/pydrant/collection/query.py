@@ -43,6 +43,7 @@ from pydrant.models.query import (
     QueryGroupsBody,
     QueryNode,
     Recommend,
+    RelevanceFeedback,
     Sample,
 )
 from pydrant.segment.filtering.compile import compile_filter
@@ -54,9 +55,8 @@ from pydrant.segment.vectors.sparse import canonical
 Resolver = Callable[[str], Collection]
 """Collection name (or alias) -> Collection, for lookup_from and with_lookup."""
 
-_VECTOR_QUERY_KEYS = ("nearest", "recommend", "discover", "context")
+_VECTOR_QUERY_KEYS = ("nearest", "recommend", "discover", "context", "relevance_feedback")
 _UNSUPPORTED_QUERY_KEYS = {
-    "relevance_feedback": "relevance_feedback queries",
     "text": "inference (Document) queries",
     "image": "inference (Image) queries",
     "object": "inference (InferenceObject) queries",
@@ -138,6 +138,9 @@ def parse_query(raw: Any, where: str) -> QueryForm | None:
             if "nearest" in raw:
                 key = "nearest"
             else:
+                for name, what in _UNSUPPORTED_QUERY_KEYS.items():
+                    if name in raw:  # e.g. a Document: {"text": ..., "model": ...}
+                        raise Unsupported(f"{where}: {what}")
                 raise ValidationFailed(f"{where}: unknown query variant, keys {sorted(raw)}")
         value = raw[key]
         if key in _UNSUPPORTED_QUERY_KEYS:
@@ -154,6 +157,8 @@ def parse_query(raw: Any, where: str) -> QueryForm | None:
             return Discover(value["target"], _pairs(value["context"], f"{where}.discover.context"))
         if key == "context":
             return Context(_pairs(value, f"{where}.context"))
+        if key == "relevance_feedback":
+            return _relevance_feedback(value, f"{where}.relevance_feedback")
         if key == "order_by":
             return OrderBy(value)
         if key == "formula":
@@ -244,6 +249,29 @@ def _pairs(raw: Any, where: str) -> list[tuple[Any, Any]]:
     return out
 
 
+def _relevance_feedback(raw: Any, where: str) -> RelevanceFeedback:
+    if not isinstance(raw, dict) or not {"target", "feedback", "strategy"} <= set(raw):
+        raise MalformedJson(f"{where}: expected an object with `target`, `feedback` and `strategy`")
+    _check_input(raw["target"], f"{where}.target")
+    feedback = raw["feedback"]
+    if not isinstance(feedback, list):
+        raise MalformedJson(f"{where}.feedback: expected an array of {{\"example\": ..., \"score\": ...}}")
+    items = []
+    for i, item in enumerate(feedback):
+        at = f"{where}.feedback[{i}]"
+        if not isinstance(item, dict) or "example" not in item or type(item.get("score")) not in (int, float):
+            raise MalformedJson(f"{at}: expected an object with `example` and a numeric `score`")
+        _check_input(item["example"], f"{at}.example")
+        items.append((item["example"], float(item["score"])))
+    strategy = raw["strategy"]
+    naive = strategy.get("naive") if isinstance(strategy, dict) and set(strategy) == {"naive"} else None
+    if not isinstance(naive, dict) or not {"a", "b", "c"} <= set(naive) or not all(type(naive[k]) in (int, float) for k in "abc"):
+        raise MalformedJson(f"{where}.strategy: expected {{\"naive\": {{\"a\": <number>, \"b\": <number>, \"c\": <number>}}}}")
+    if naive["b"] < 0:
+        raise ValidationFailed(f"{where}.strategy.naive.b: value {naive['b']} invalid, must be 0 or more")
+    return RelevanceFeedback(raw["target"], items, float(naive["a"]), float(naive["b"]), float(naive["c"]))
+
+
 # ---- resolving vector inputs -----------------------------------------------------------------
 
 
@@ -253,7 +281,7 @@ class Resolved:
 
     node: QueryNode
     spec: VectorSpec | None
-    kind: str  # none | nearest | average | best_score | sum_scores | discover | context | fusion | formula | order_by | sample
+    kind: str  # none | nearest | best_score | sum_scores | discover | context | feedback | fusion | formula | order_by | sample
     vectors: dict[str, Any] = field(default_factory=dict)
     exclude: list[PointId] = field(default_factory=list)
     children: list["Resolved"] = field(default_factory=list)
@@ -371,9 +399,27 @@ def resolve(node: QueryNode, collection: Collection, resolver: Resolver) -> Reso
         if not query.pairs:
             raise BadInput(f"{at}.context: at least one context pair is required")
         out.vectors["pairs"] = [(value(p, f"{at}.context[{i}].positive"), value(n, f"{at}.context[{i}].negative")) for i, (p, n) in enumerate(query.pairs)]
+    elif isinstance(query, RelevanceFeedback):
+        out.kind = "feedback"
+        out.vectors["target"] = value(query.target, f"{at}.relevance_feedback.target")
+        examples = [(value(v, f"{at}.relevance_feedback.feedback[{i}].example"), score) for i, (v, score) in enumerate(query.feedback)]
+        out.vectors["a"] = query.a
+        out.vectors["pairs"] = _feedback_pairs(examples, query.b, query.c)
     if lookup is not None:
         out.exclude = list(dict.fromkeys(lookup.mentioned))
     return out
+
+
+def _feedback_pairs(examples: list[tuple[Any, float]], b: float, c: float) -> list[tuple[Any, Any, float]]:
+    """(better example, worse example, weight) for every ordered pair of examples whose
+    relevance scores differ, weighted (difference)^b * c; in the order Qdrant forms them."""
+    pairs = []
+    for i, (better, better_score) in enumerate(examples):
+        for j, (worse, worse_score) in enumerate(examples):
+            confidence = better_score - worse_score
+            if i != j and confidence > 0.0:
+                pairs.append((better, worse, confidence**b * c))
+    return pairs
 
 
 def _spec(collection: Collection, node: QueryNode) -> VectorSpec:
@@ -392,6 +438,8 @@ def _mentions_ids(query: QueryForm) -> bool:
     if isinstance(query, (Discover, Context)):
         targets = [query.target] if isinstance(query, Discover) else []
         return any(_is_id(v) for v in [*targets, *(x for pair in query.pairs for x in pair)])
+    if isinstance(query, RelevanceFeedback):
+        return any(_is_id(v) for v in [query.target, *(example for example, _ in query.feedback)])
     return False
 
 

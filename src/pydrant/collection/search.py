@@ -89,8 +89,9 @@ def _scaled_sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 class ExampleScorer:
-    """Recommend (best_score, sum_scores), discover and context: scores built from Qdrant's
-    internal similarities to several example vectors, always higher-is-better, exact."""
+    """Recommend (best_score, sum_scores), discover, context and relevance feedback: scores
+    built from Qdrant's internal similarities to several example vectors, always
+    higher-is-better, exact."""
 
     higher_is_better = True
 
@@ -131,6 +132,11 @@ class ExampleScorer:
                 ranks += np.sign(self._internal(storage, positive, offsets) - self._internal(storage, negative, offsets))
             discovered: np.ndarray = (ranks + _scaled_sigmoid(self._internal(storage, ex["target"], offsets))).astype(np.float32)
             return discovered
+        if self.kind == "feedback":
+            score: np.ndarray = np.float32(ex["a"]) * self._internal(storage, ex["target"], offsets)
+            for better, worse, weight in ex["pairs"]:
+                score += np.float32(weight) * (self._internal(storage, better, offsets) - self._internal(storage, worse, offsets))
+            return score
         total = np.zeros(n, dtype=np.float32)
         for positive, negative in ex["pairs"]:
             diff = self._internal(storage, positive, offsets) - self._internal(storage, negative, offsets) - EPSILON

@@ -123,13 +123,25 @@ class Sample:
 
 
 @dataclass(frozen=True)
+class RelevanceFeedback:
+    """The naive strategy: a * sim(target) + sum over feedback pairs whose scores differ of
+    (score difference)^b * c * (sim(better example) - sim(worse example))."""
+
+    target: Any
+    feedback: list[tuple[Any, float]]  # (example vector input, its relevance score)
+    a: float
+    b: float
+    c: float
+
+
+@dataclass(frozen=True)
 class Formula:
     """A score-boosting formula, checked and compiled (collection.formula.ScoreFormula)."""
 
     compiled: Any
 
 
-QueryForm = Nearest | Recommend | Discover | Context | Fusion | OrderBy | Sample | Formula
+QueryForm = Nearest | Recommend | Discover | Context | RelevanceFeedback | Fusion | OrderBy | Sample | Formula
 
 
 @dataclass
