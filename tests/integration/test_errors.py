@@ -75,6 +75,25 @@ def test_wrong_shapes_are_rejected(rest: RestClient, coll: str, body: bytes) -> 
     assert_rejected(rest, coll, "PUT", f"/collections/{coll}/points", (400, 422), params=WAIT, content=body)
 
 
+def test_integers_beyond_64_bits_in_payloads(rest: RestClient, coll: str) -> None:
+    """JSON integers past 64 bits become the floats Qdrant's JSON parser reads them as (they
+    used to be a 500: the WAL cannot log them); past float range they are refused."""
+    big = b'{"points": [{"id": 2, "vector": [1, 0, 0, 0], "payload": {"a": 100000000000000000000000000000, "u": 18446744073709551615, "l": [1, -100000000000000000000000]}}]}'
+    rest.ok("PUT", f"/collections/{coll}/points", params=WAIT, content=big, headers={"content-type": "application/json"})
+    rest.ok("POST", f"/collections/{coll}/points/payload", params=WAIT, content=b'{"payload": {"b": 1000000000000000000000}, "points": [2]}',
+            headers={"content-type": "application/json"})
+    payload = rest.ok("GET", f"/collections/{coll}/points/2")["payload"]
+    assert payload == {"a": 1e29, "u": 2**64 - 1, "l": [1, -1e23], "b": 1e21}
+    assert type(payload["a"]) is float and type(payload["u"]) is int
+    huge = "1" + "0" * 400
+    assert "number out of range" in assert_rejected(rest, coll, "PUT", f"/collections/{coll}/points", SHAPE_ERRORS, params=WAIT,
+                                                    content=f'{{"points": [{{"id": 3, "vector": [1, 0, 0, 0], "payload": {{"h": {huge}}}}}]}}',
+                                                    headers={"content-type": "application/json"})
+    batch = f'{{"operations": [{{"set_payload": {{"payload": {{"c": 1}}, "points": [1]}}}}, {{"overwrite_payload": {{"payload": {{"h": -{huge}}}, "points": [2]}}}}]}}'
+    assert_rejected(rest, coll, "POST", f"/collections/{coll}/points/batch", SHAPE_ERRORS, params=WAIT, content=batch,
+                    headers={"content-type": "application/json"})
+
+
 @pytest.mark.parametrize("bad_id", [-1, 1.5, 2**64, True, None, "not-a-uuid", "", [1], {"id": 1}])
 def test_bad_point_ids_are_rejected(rest: RestClient, coll: str, bad_id: Any) -> None:
     assert_rejected(rest, coll, "PUT", f"/collections/{coll}/points", SHAPE_ERRORS, params=WAIT,

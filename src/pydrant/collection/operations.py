@@ -14,6 +14,8 @@ import msgspec
 import numpy as np
 from msgspec import Struct
 
+from pydrant.errors import MalformedJson
+
 PointIdWire = Union[int, str]
 
 WAL_FORMAT_VERSION = 1
@@ -153,7 +155,39 @@ _decoder = msgspec.msgpack.Decoder(WalRecord)
 
 
 def encode_record(operations: list[Operation], chained: bool = False) -> bytes:
-    return _encoder.encode(WalRecord(WAL_FORMAT_VERSION, operations, chained))
+    record = WalRecord(WAL_FORMAT_VERSION, operations, chained)
+    try:
+        return _encoder.encode(record)
+    except OverflowError:
+        # A JSON integer beyond 64 bits (msgpack's range) somewhere in a payload: it becomes the
+        # float Qdrant's JSON parser reads it as, in place, so what is applied is what is logged.
+        _widen_wide_ints(operations)
+        return _encoder.encode(record)
+
+
+_INT_MIN, _UINT_MAX = -(2**63), 2**64 - 1
+
+
+def _widen_wide_ints(value: Any) -> Any:
+    """`value` with every int outside [-2^63, 2^64 - 1] turned into a float (containers are
+    changed in place); MalformedJson for an integer beyond float range, as Qdrant refuses it."""
+    if type(value) is int:
+        if _INT_MIN <= value <= _UINT_MAX:
+            return value
+        try:
+            return float(value)
+        except OverflowError:
+            raise MalformedJson(f"number out of range: {str(value)[:20]}...") from None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            value[key] = _widen_wide_ints(item)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            value[i] = _widen_wide_ints(item)
+    elif isinstance(value, Struct):
+        for name in value.__struct_fields__:
+            setattr(value, name, _widen_wide_ints(getattr(value, name)))
+    return value
 
 
 def decode_record(data: bytes) -> WalRecord:
