@@ -92,6 +92,12 @@ def test_integers_beyond_64_bits_in_payloads(rest: RestClient, coll: str) -> Non
     batch = f'{{"operations": [{{"set_payload": {{"payload": {{"c": 1}}, "points": [1]}}}}, {{"overwrite_payload": {{"payload": {{"h": -{huge}}}, "points": [2]}}}}]}}'
     assert_rejected(rest, coll, "POST", f"/collections/{coll}/points/batch", SHAPE_ERRORS, params=WAIT, content=batch,
                     headers={"content-type": "application/json"})
+    # Elsewhere such a number is refused as Qdrant's JSON parser refuses it, never a 500.
+    for body in (f'{{"filter": {{"must": [{{"key": "a", "range": {{"gt": {huge}}}}}]}}}}',
+                 f'{{"filter": {{"must": [{{"key": "a", "geo_radius": {{"center": {{"lat": 1, "lon": 1}}, "radius": {huge}}}}}]}}}}'):
+        assert "number out of range" in rest.error("POST", f"/collections/{coll}/points/count", 400, content=body)
+    rrf = f'{{"prefetch": {{"query": [1, 0, 0, 0]}}, "query": {{"rrf": {{"k": {huge}}}}}}}'
+    assert "number out of range" in rest.error("POST", f"/collections/{coll}/points/query", 400, content=rrf)
 
 
 @pytest.mark.parametrize("bad_id", [-1, 1.5, 2**64, True, None, "not-a-uuid", "", [1], {"id": 1}])

@@ -184,6 +184,9 @@ class RestApp:
         except RecursionError:  # a filter or body nested past what recursive code can walk
             error = MalformedJson("recursion limit exceeded: the request (a filter or a payload) nests too deeply")
             status, body = envelope.from_exception(error, started)
+        except OverflowError:  # a JSON integer past float range reached a float conversion
+            error = MalformedJson("number out of range: an integer in the request is beyond the range of a 64-bit float")
+            status, body = envelope.from_exception(error, started)
         except Exception as exc:  # our bug: logged with traceback, reported as 500
             status, body = envelope.from_exception(exc, started)
         await answer(send, status, body, JSON, vary)
