@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from pydrant.collection.config import VectorSpec
 from pydrant.collection.convert import finite_vector
-from pydrant.collection.query import _value, parse_query
+from pydrant.collection.query import _value
+from pydrant.collection.query_parse import parse_query
 from pydrant.errors import BadInput, MalformedJson, ValidationFailed
 from pydrant.models.query import Fusion, Nearest, Recommend
 

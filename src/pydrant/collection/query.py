@@ -1,5 +1,6 @@
-"""The Query API: parse a request into a tree of nodes, resolve point ids to vectors, run
-prefetches, fuse or re-score them, and format ScoredPoints (also batches and groups)."""
+"""The Query API: resolve a parsed query tree (query_parse.py) against the collection (point ids
+to vectors), run prefetches, fuse or re-score them, and format ScoredPoints (also batches,
+groups and the distance matrix)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ import numpy as np
 from pydrant.collection.collection import Collection
 from pydrant.collection.config import DEFAULT_VECTOR, VectorSpec, decode_model
 from pydrant.collection.convert import all_numbers, finite_vector
-from pydrant.collection.formula import ScoreFormula, parse_formula
-from pydrant.collection.mmr import DEFAULT_DIVERSITY, MAX_MMR_CANDIDATES
+from pydrant.collection.formula import ScoreFormula
 from pydrant.collection.mmr import rerank as mmr_rerank
 from pydrant.collection.order_by import ordered_points
 from pydrant.collection.plain_query import answer as plain_answer
+from pydrant.collection.query_parse import INT_TYPES, parse_node
 from pydrant.collection.read import Projection, filter_flat_mask, id_order, scored_points
 from pydrant.collection.search import (
     ExampleScorer,
@@ -26,7 +27,7 @@ from pydrant.collection.search import (
     search_segments,
     sparse_idf_stats,
 )
-from pydrant.errors import BadInput, MalformedJson, NotFound, Unsupported, ValidationFailed
+from pydrant.errors import BadInput, NotFound, Unsupported, ValidationFailed
 from pydrant.models.ids import PointId, id_sort_key, parse_point_id
 from pydrant.models.query import (
     DEFAULT_LIMIT,
@@ -34,10 +35,8 @@ from pydrant.models.query import (
     Discover,
     Formula,
     Fusion,
-    Mmr,
     Nearest,
     OrderBy,
-    PrefetchBody,
     QueryBody,
     QueryForm,
     QueryGroupsBody,
@@ -54,223 +53,6 @@ from pydrant.segment.vectors.sparse import canonical
 
 Resolver = Callable[[str], Collection]
 """Collection name (or alias) -> Collection, for lookup_from and with_lookup."""
-
-_VECTOR_QUERY_KEYS = ("nearest", "recommend", "discover", "context", "relevance_feedback")
-_UNSUPPORTED_QUERY_KEYS = {
-    "text": "inference (Document) queries",
-    "image": "inference (Image) queries",
-    "object": "inference (InferenceObject) queries",
-}
-
-# ---- parsing ------------------------------------------------------------------------------
-
-
-def parse_node(body: PrefetchBody, where: str, default_limit: int = DEFAULT_LIMIT) -> QueryNode:
-    node = QueryNode(
-        query=parse_query(body.query, f"{where}query"),
-        using=body.using if body.using is not None else DEFAULT_VECTOR,
-        filter=body.filter,
-        limit=body.limit if body.limit is not None else default_limit,
-        score_threshold=body.score_threshold,
-        params=_params(body),
-        lookup_from=body.lookup_from,
-        where=where,
-    )
-    node.compiled_filter = compile_filter(body.filter, f"{where}filter")  # a bad filter fails before any work
-    raw = body.prefetch
-    if raw is not None:
-        items = raw if isinstance(raw, list) else [raw]
-        for i, item in enumerate(items):
-            path = f"{where}prefetch[{i}]" if isinstance(raw, list) else f"{where}prefetch"
-            child: PrefetchBody = decode_model(item, PrefetchBody, f"$.{path}")
-            node.prefetches.append(parse_node(child, f"{path}."))
-    if isinstance(node.query, Fusion) and not node.prefetches:
-        raise BadInput(f"{where}query: a fusion query needs at least one prefetch")
-    if isinstance(node.query, Formula) and not node.prefetches:
-        raise BadInput(f"{where}query: a formula query rescores prefetch results: it needs at least one prefetch")
-    if isinstance(node.query, Fusion) and node.query.weights is not None and len(node.query.weights) != len(node.prefetches):
-        raise BadInput(f"{where}query.rrf.weights: {len(node.query.weights)} weights for {len(node.prefetches)} prefetches")
-    return node
-
-
-def _mmr(raw: Any, where: str) -> Mmr | None:
-    """A nearest query's `mmr` object (None when absent or null)."""
-    if raw is None:
-        return None
-    if not isinstance(raw, dict):
-        raise MalformedJson(f"{where}: expected an object with `diversity` and `candidates_limit`")
-    unknown = sorted(set(raw) - {"diversity", "candidates_limit"})
-    if unknown:
-        raise MalformedJson(f"{where}: unknown field `{unknown[0]}`, expected `diversity` or `candidates_limit`")
-    diversity, limit = raw.get("diversity"), raw.get("candidates_limit")
-    if diversity is not None:
-        if type(diversity) not in (int, float):
-            raise MalformedJson(f"{where}.diversity: expected a number")
-        if not 0.0 <= diversity <= 1.0:
-            raise ValidationFailed(f"{where}.diversity: value {diversity} invalid, must be from 0 to 1")
-    if limit is not None:
-        if type(limit) is not int or limit < 0:
-            raise MalformedJson(f"{where}.candidates_limit: expected a non-negative integer")
-        if limit > MAX_MMR_CANDIDATES:
-            raise ValidationFailed(f"{where}.candidates_limit: value {limit} invalid, must be {MAX_MMR_CANDIDATES} or less")
-    return Mmr(DEFAULT_DIVERSITY if diversity is None else float(diversity), limit)
-
-
-def _params(body: PrefetchBody) -> dict[str, Any]:
-    if body.params is None:
-        return {}
-    return {"hnsw_ef": body.params.hnsw_ef, "exact": body.params.exact}
-
-
-def parse_query(raw: Any, where: str) -> QueryForm | None:
-    """One QueryInterface value: a bare vector input or one of the query objects."""
-    if raw is None:
-        return None
-    if isinstance(raw, dict):
-        if len(raw) == 1 or "nearest" in raw or "formula" in raw:
-            # `formula` comes with an optional `defaults` map beside it
-            key = next(iter(k for k in raw if k in _VECTOR_QUERY_KEYS or k in _UNSUPPORTED_QUERY_KEYS or k in ("order_by", "fusion", "rrf", "sample", "formula")), None)
-        else:
-            key = None
-        if key is None:
-            if "indices" in raw and "values" in raw:
-                return Nearest(raw)
-            if "nearest" in raw:
-                key = "nearest"
-            else:
-                for name, what in _UNSUPPORTED_QUERY_KEYS.items():
-                    if name in raw:  # e.g. a Document: {"text": ..., "model": ...}
-                        raise Unsupported(f"{where}: {what}")
-                raise ValidationFailed(f"{where}: unknown query variant, keys {sorted(raw)}")
-        value = raw[key]
-        if key in _UNSUPPORTED_QUERY_KEYS:
-            raise Unsupported(f"{where}: {_UNSUPPORTED_QUERY_KEYS[key]}")
-        if key == "nearest":
-            _check_input(value, f"{where}.nearest")
-            return Nearest(value, _mmr(raw.get("mmr"), f"{where}.mmr"))
-        if key == "recommend":
-            return _recommend(value, f"{where}.recommend")
-        if key == "discover":
-            if not isinstance(value, dict) or "target" not in value or "context" not in value:
-                raise ValidationFailed(f"{where}.discover: expected an object with `target` and `context`")
-            _check_input(value["target"], f"{where}.discover.target")
-            return Discover(value["target"], _pairs(value["context"], f"{where}.discover.context"))
-        if key == "context":
-            return Context(_pairs(value, f"{where}.context"))
-        if key == "relevance_feedback":
-            return _relevance_feedback(value, f"{where}.relevance_feedback")
-        if key == "order_by":
-            return OrderBy(value)
-        if key == "formula":
-            return Formula(parse_formula(raw, where))
-        if key == "fusion":
-            if value not in ("rrf", "dbsf"):
-                raise ValidationFailed(f"{where}.fusion: unknown variant `{value}`, expected `rrf` or `dbsf`")
-            return Fusion(value)
-        if key == "rrf":
-            if not isinstance(value, dict):
-                raise ValidationFailed(f"{where}.rrf: expected an object")
-            k = value.get("k")
-            if k is not None and (type(k) is not int or k < 1):
-                raise ValidationFailed(f"{where}.rrf.k: expected a positive integer")
-            weights = value.get("weights")
-            if weights is not None and (not isinstance(weights, list) or not all_numbers(weights)):
-                raise ValidationFailed(f"{where}.rrf.weights: expected an array of numbers")
-            return Fusion("rrf", 2 if k is None else k, weights)
-        if key == "sample":
-            if value != "random":
-                raise ValidationFailed(f"{where}.sample: unknown variant `{value}`, expected `random`")
-            return Sample()
-    _check_input(raw, where)
-    return Nearest(raw)
-
-
-_INT_TYPES = frozenset((int,))
-
-
-def _check_input(raw: Any, where: str) -> None:
-    """Shape check of a VectorInput (kind and dimension are checked against the vector later)."""
-    if type(raw) is int or isinstance(raw, str):
-        parse_point_id(raw, where)
-        return
-    if isinstance(raw, list):
-        if raw and isinstance(raw[0], list):
-            if not all(isinstance(r, list) and all_numbers(r) for r in raw):
-                raise ValidationFailed(f"{where}: expected a multivector (array of arrays of numbers)")
-        elif not all_numbers(raw):
-            raise ValidationFailed(f"{where}: expected a vector (array of numbers)")
-        if not raw:
-            raise ValidationFailed(f"{where}: vector must not be empty")
-        return
-    if isinstance(raw, dict):
-        if "indices" in raw and "values" in raw:
-            if not isinstance(raw["indices"], list) or not isinstance(raw["values"], list):
-                raise ValidationFailed(f"{where}: sparse vector indices and values must be arrays")
-            return
-        for key, what in _UNSUPPORTED_QUERY_KEYS.items():
-            if key in raw:
-                raise Unsupported(f"{where}: {what}")
-    raise ValidationFailed(f"{where}: expected a vector, a sparse vector, a multivector or a point id")
-
-
-def _recommend(value: Any, where: str) -> Recommend:
-    if not isinstance(value, dict):
-        raise ValidationFailed(f"{where}: expected an object")
-    positive = value.get("positive") or []
-    negative = value.get("negative") or []
-    if not isinstance(positive, list) or not isinstance(negative, list):
-        raise ValidationFailed(f"{where}: positive and negative must be arrays")
-    for i, v in enumerate(positive):
-        _check_input(v, f"{where}.positive[{i}]")
-    for i, v in enumerate(negative):
-        _check_input(v, f"{where}.negative[{i}]")
-    strategy = value.get("strategy") or "average_vector"
-    if strategy not in ("average_vector", "best_score", "sum_scores"):
-        raise ValidationFailed(f"{where}.strategy: unknown variant `{strategy}`, expected one of average_vector, best_score, sum_scores")
-    if strategy == "average_vector" and not positive:
-        raise BadInput(f"{where}.positive: at least one positive example is required for the average_vector strategy")
-    if not positive and not negative:
-        raise BadInput(f"{where}: no positive or negative examples given")
-    return Recommend(positive, negative, strategy)  # type: ignore[arg-type]  # checked against STRATEGIES above
-
-
-def _pairs(raw: Any, where: str) -> list[tuple[Any, Any]]:
-    if raw is None:
-        return []
-    items = raw if isinstance(raw, list) else [raw]
-    out = []
-    for i, pair in enumerate(items):
-        at = f"{where}[{i}]" if isinstance(raw, list) else where
-        if not isinstance(pair, dict) or "positive" not in pair or "negative" not in pair:
-            raise ValidationFailed(f"{at}: expected an object with `positive` and `negative`")
-        _check_input(pair["positive"], f"{at}.positive")
-        _check_input(pair["negative"], f"{at}.negative")
-        out.append((pair["positive"], pair["negative"]))
-    return out
-
-
-def _relevance_feedback(raw: Any, where: str) -> RelevanceFeedback:
-    if not isinstance(raw, dict) or not {"target", "feedback", "strategy"} <= set(raw):
-        raise MalformedJson(f"{where}: expected an object with `target`, `feedback` and `strategy`")
-    _check_input(raw["target"], f"{where}.target")
-    feedback = raw["feedback"]
-    if not isinstance(feedback, list):
-        raise MalformedJson(f"{where}.feedback: expected an array of {{\"example\": ..., \"score\": ...}}")
-    items = []
-    for i, item in enumerate(feedback):
-        at = f"{where}.feedback[{i}]"
-        if not isinstance(item, dict) or "example" not in item or type(item.get("score")) not in (int, float):
-            raise MalformedJson(f"{at}: expected an object with `example` and a numeric `score`")
-        _check_input(item["example"], f"{at}.example")
-        items.append((item["example"], float(item["score"])))
-    strategy = raw["strategy"]
-    naive = strategy.get("naive") if isinstance(strategy, dict) and set(strategy) == {"naive"} else None
-    if not isinstance(naive, dict) or not {"a", "b", "c"} <= set(naive) or not all(type(naive[k]) in (int, float) for k in "abc"):
-        raise MalformedJson(f"{where}.strategy: expected {{\"naive\": {{\"a\": <number>, \"b\": <number>, \"c\": <number>}}}}")
-    if naive["b"] < 0:
-        raise ValidationFailed(f"{where}.strategy.naive.b: value {naive['b']} invalid, must be 0 or more")
-    return RelevanceFeedback(raw["target"], items, float(naive["a"]), float(naive["b"]), float(naive["c"]))
-
 
 # ---- resolving vector inputs -----------------------------------------------------------------
 
@@ -330,7 +112,7 @@ def _value(raw: Any, spec: VectorSpec, where: str) -> Any:
     if spec.kind == "sparse":
         if not isinstance(raw, dict):
             raise BadInput(f"{where}: vector `{spec.name}` is sparse, expected {{\"indices\": [...], \"values\": [...]}}")
-        if not _INT_TYPES.issuperset(map(type, raw["indices"])) or not all_numbers(raw["values"]):
+        if not INT_TYPES.issuperset(map(type, raw["indices"])) or not all_numbers(raw["values"]):
             raise ValidationFailed(f"{where}: sparse vector indices must be integers and values numbers")
         if len(set(raw["indices"])) != len(raw["indices"]):
             raise ValidationFailed(f"{where}.indices: must be unique")
