@@ -320,8 +320,15 @@ def test_bad_input_is_invalid_argument_with_rest_message(g: QdrantClient, r: Qdr
 def test_unsupported_features_are_unimplemented(g: QdrantClient, coll: str) -> None:
     err = rpc_error(lambda: g.list_snapshots(coll))
     assert err.code() == grpc.StatusCode.UNIMPLEMENTED and "qdrant.Snapshots/List" in err.details()
-    err = rpc_error(lambda: g.collection_cluster_info(coll))
+    err = rpc_error(lambda: g.create_shard_key(coll, "k"))
     assert err.code() == grpc.StatusCode.UNIMPLEMENTED
+
+
+def test_collection_cluster_info_answers_as_rest(g: QdrantClient, r: QdrantClient, coll: str) -> None:
+    info = g.collection_cluster_info(coll)
+    # gRPC has no "absent" for the repeated resharding_operations: [] where REST leaves it out
+    assert info.model_copy(update={"resharding_operations": None}) == r.collection_cluster_info(coll)
+    assert info.shard_count == 1 and info.local_shards[0].points_count == len(POINTS)
 
 
 def test_relevance_feedback_query_answers_as_rest(g: QdrantClient, r: QdrantClient, coll: str) -> None:

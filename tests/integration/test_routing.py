@@ -235,7 +235,9 @@ def test_api_key_guards_api_routes_only(keyed: ServerProcess) -> None:
         assert refused.status == 401
         assert refused.error() == "Unauthorized: invalid or missing api-key"
         assert call(keyed, "GET", "/telemetry", headers=headers).status == 401
+        assert call(keyed, "GET", "/metrics", headers=headers).status == 401
     assert call(keyed, "GET", "/collections", headers={"Api-Key": KEY}).status == 200
+    assert call(keyed, "GET", "/metrics", headers={"api-key": KEY}).status == 200
     # no key needed: root, health probes; unknown paths and wrong methods answer 404 / 405
     for path in ("/", "/healthz", "/livez", "/readyz"):
         assert call(keyed, "GET", path).status == 200

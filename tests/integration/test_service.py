@@ -36,6 +36,33 @@ def test_cluster_is_disabled(rest: RestClient) -> None:
     assert rest.ok("GET", "/cluster") == {"status": "disabled"}
 
 
+def test_telemetry_metrics_and_collection_cluster_info_count_what_is_stored(rest: RestClient, collection_name: str) -> None:
+    rest.ok("PUT", f"/collections/{collection_name}", json={"vectors": {"a": {"size": 2, "distance": "Dot"}, "b": {"size": 2, "distance": "Dot"}}})
+    rest.ok("PUT", f"/collections/{collection_name}/points", params={"wait": "true"}, json={"points": [
+        {"id": 1, "vector": {"a": [1, 0], "b": [0, 1]}}, {"id": 2, "vector": {"a": [1, 0]}}, {"id": 3, "vector": {}}]})
+    collections = len(rest.ok("GET", "/collections")["collections"])
+
+    telemetry = rest.ok("GET", "/telemetry")
+    assert telemetry["collections"] == {"number_of_collections": collections}
+    assert telemetry["app"]["name"] == "pydrant" and telemetry["id"] == rest.ok("GET", "/telemetry")["id"]
+
+    def metrics() -> dict[str, str]:
+        resp = rest.get("/metrics")
+        assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/plain")
+        return dict(line.rsplit(" ", 1) for line in resp.text.splitlines() if line and not line.startswith("#"))
+
+    samples = metrics()
+    assert samples["collections_total"] == str(collections) and samples["cluster_enabled"] == "0"
+    assert samples[f'collection_points{{collection="{collection_name}"}}'] == "3"
+    rest.ok("POST", f"/collections/{collection_name}/points/vectors/delete", params={"wait": "true"}, json={"points": [1], "vector": ["b"]})
+    assert int(metrics()["collections_vector_total"]) == int(samples["collections_vector_total"]) - 1
+
+    info = rest.ok("GET", f"/collections/{collection_name}/cluster")
+    assert info["shard_count"] == 1 and info["remote_shards"] == [] and info["shard_transfers"] == []
+    assert info["local_shards"] == [{"shard_id": 0, "points_count": 3, "state": "Active"}]
+    assert "doesn't exist" in rest.error("GET", "/collections/no_such_collection/cluster", 404)
+
+
 def test_unknown_route_is_404(rest: RestClient) -> None:
     resp = rest._http.get("/collections/x/no-such-endpoint")  # not in the contract, so raw
     assert resp.status_code == 404

@@ -25,8 +25,9 @@ def test_snapshot_endpoints_say_not_supported(rest: RestClient, collection_name:
         ("POST", f"/collections/{collection_name}/snapshots"),
         ("GET", f"/collections/{collection_name}/snapshots"),
         ("POST", "/snapshots"),
-        ("GET", "/telemetry"),
+        ("GET", f"/collections/{collection_name}/optimizations"),
         ("GET", f"/collections/{collection_name}/shards"),
+        ("POST", f"/collections/{collection_name}/cluster"),
     ]:
         message = rest.error(method, path, 400)
         assert "not supported" in message.lower(), (method, path, message)

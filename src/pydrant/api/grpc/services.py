@@ -60,8 +60,9 @@ COLLECTIONS: dict[str, Rpc] = {
     "UpdateAliases": Rpc(col.update_aliases, col_in.update_aliases, out.collection_operation),
     "ListAliases": Rpc(col.list_aliases, col_in.service_call, out.aliases),
     "ListCollectionAliases": Rpc(col.collection_aliases, col_in.no_body, out.aliases),
-    # CollectionClusterInfo, UpdateCollectionClusterSetup, CreateShardKey, DeleteShardKey,
-    # ListShardKeys: sharding and cluster management, UNIMPLEMENTED as REST refuses them.
+    "CollectionClusterInfo": Rpc(col.collection_cluster_info, col_in.no_body, out.collection_cluster_info),
+    # UpdateCollectionClusterSetup, CreateShardKey, DeleteShardKey, ListShardKeys: sharding
+    # and cluster management, UNIMPLEMENTED as REST refuses them.
 }
 
 

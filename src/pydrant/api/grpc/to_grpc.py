@@ -128,6 +128,12 @@ def collections(result: Any, elapsed: float) -> pb.ListCollectionsResponse:
     return pb.ListCollectionsResponse(collections=[R.convert_collection_description(c) for c in listed], time=elapsed)
 
 
+def collection_cluster_info(result: Any, elapsed: float) -> pb.CollectionClusterInfoResponse:
+    info = R.convert_collection_cluster_info(rest.CollectionClusterInfo.model_validate(result))
+    info.time = elapsed
+    return info
+
+
 def collection_exists(result: Any, elapsed: float) -> pb.CollectionExistsResponse:
     exists = rest.CollectionExistence.model_validate(result).exists
     return pb.CollectionExistsResponse(result=pb.CollectionExists(exists=exists), time=elapsed)

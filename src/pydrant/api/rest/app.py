@@ -13,6 +13,8 @@ from pydrant.service.toc import TableOfContents
 C = "/collections/{collection_name}"
 ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/cluster", svc.cluster),
+    ("GET", "/telemetry", svc.telemetry),
+    ("GET", "/metrics", svc.metrics),
     ("GET", "/collections", col.list_collections),
     ("GET", "/aliases", col.list_aliases),
     ("POST", "/collections/aliases", col.update_aliases),
@@ -22,6 +24,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("DELETE", C, col.delete_collection),
     ("GET", C + "/exists", col.collection_exists),
     ("GET", C + "/aliases", col.collection_aliases),
+    ("GET", C + "/cluster", col.collection_cluster_info),
     ("PUT", C + "/vectors/{vector_name}", col.create_vector_name),
     ("DELETE", C + "/vectors/{vector_name}", col.delete_vector_name),
     ("PUT", C + "/index", col.create_index),
@@ -58,6 +61,8 @@ INLINE_READS: set[Handler] = {
     col.collection_info,
     col.list_aliases,
     col.collection_aliases,
+    col.collection_cluster_info,
+    svc.telemetry,
     pts.retrieve_points,
     pts.get_point,
     pts.count_points,
@@ -81,10 +86,11 @@ ADAPTIVE_READS: set[Handler] = {
 
 HEALTH_PATHS = ("/healthz", "/livez", "/readyz")
 
+# Handlers whose answer is text (Prometheus exposition), not Qdrant's JSON envelope.
+TEXT_HANDLERS: dict[Handler, bytes] = {svc.metrics: b"text/plain; version=0.0.4"}
+
 UNSUPPORTED_PATHS: list[tuple[str, str]] = [
     # Endpoints of the contract that pydrant does not implement: they answer a clear 400.
-    ("GET", "/telemetry"),
-    ("GET", "/metrics"),
     ("GET", "/issues"),
     ("DELETE", "/issues"),
     ("GET", "/quotas"),
@@ -103,7 +109,6 @@ UNSUPPORTED_PATHS: list[tuple[str, str]] = [
     ("PUT", C + "/snapshots/recover"),
     ("GET", C + "/snapshots/{snapshot_name}"),
     ("DELETE", C + "/snapshots/{snapshot_name}"),
-    ("GET", C + "/cluster"),
     ("POST", C + "/cluster"),
     ("GET", C + "/shards"),
     ("PUT", C + "/shards"),
@@ -153,7 +158,7 @@ def build_router() -> Router[Endpoint]:
             router.add("HEAD", path, endpoint)
 
     for method, path, handler in ROUTES:
-        add(method, path, Api(handler, mode_of(handler)))
+        add(method, path, Api(handler, mode_of(handler), TEXT_HANDLERS.get(handler, JSON)))
     for method, path in UNSUPPORTED_PATHS:
         add(method, path, Api(svc.unsupported, mode_of(svc.unsupported)))
     for path in HEALTH_PATHS:

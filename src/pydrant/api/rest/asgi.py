@@ -43,10 +43,12 @@ class Mode(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Api:
-    """An API endpoint: api-key, body limit, handler, Qdrant's envelope."""
+    """An API endpoint: api-key, body limit, handler, Qdrant's envelope (for JSON; a text
+    endpoint's handler returns its body as a string, errors stay enveloped JSON)."""
 
     handler: Handler
     mode: Mode
+    content_type: bytes = JSON
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +158,7 @@ class RestApp:
         if isinstance(endpoint, Static):
             await answer(send, 200, endpoint.body, endpoint.content_type, vary)
             return
+        content_type = JSON
         try:
             key = declared = None
             for name, value in scope["headers"]:
@@ -178,7 +181,10 @@ class RestApp:
                     result = endpoint.handler(ctx)
                 else:
                     result = await asyncio.get_running_loop().run_in_executor(self._pool, endpoint.handler, ctx)
-                status, body = 200, envelope.ok(result, started)
+                if endpoint.content_type == JSON:
+                    status, body = 200, envelope.ok(result, started)
+                else:
+                    status, body, content_type = 200, result.encode(), endpoint.content_type
         except PydrantError as exc:
             status, body = envelope.from_exception(exc, started)
         except RecursionError:  # a filter or body nested past what recursive code can walk
@@ -189,7 +195,7 @@ class RestApp:
             status, body = envelope.from_exception(error, started)
         except Exception as exc:  # our bug: logged with traceback, reported as 500
             status, body = envelope.from_exception(exc, started)
-        await answer(send, status, body, JSON, vary)
+        await answer(send, status, body, content_type, vary)
 
     async def _read_body(self, receive: Receive, declared: bytes | None) -> bytes | None:
         """The whole body, refused past the limit by its declared length or as it streams in;

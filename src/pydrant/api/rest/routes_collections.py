@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from pydrant.api.rest.context import RequestContext, update_result
@@ -58,6 +59,26 @@ def collection_info(ctx: RequestContext) -> Any:
             "config": collection.config.report(),
             "payload_schema": schema,
         }
+
+
+# This single-node server's peer, as collection cluster info names it (Qdrant's peer ids are
+# random 64-bit numbers too; without a cluster nothing else refers to it).
+PEER_ID = secrets.randbits(63)
+
+
+def collection_cluster_info(ctx: RequestContext) -> Any:
+    """One local shard holding every point, nothing remote, nothing moving: pydrant runs as
+    one node, as Qdrant does with distributed mode disabled."""
+    collection = ctx.collection()
+    with collection.reading():
+        points = collection.holder.live_count()
+    return {
+        "peer_id": PEER_ID,
+        "shard_count": 1,
+        "local_shards": [{"shard_id": 0, "points_count": points, "state": "Active"}],
+        "remote_shards": [],
+        "shard_transfers": [],
+    }
 
 
 def _schema_summary(field_schema: Any) -> dict[str, Any]:

@@ -1,12 +1,17 @@
-"""Service endpoints: root, health probes, cluster status, aliases listing."""
+"""Service endpoints: root, health probes, cluster status, telemetry and metrics."""
 
 from __future__ import annotations
 
+import time
+import uuid
 from typing import Any
+
+import numpy as np
 
 from pydrant import __version__
 from pydrant.api.rest.context import RequestContext
-from pydrant.errors import Unsupported
+from pydrant.collection.collection import Collection
+from pydrant.errors import NotFound, Unsupported
 
 # The Qdrant API version pydrant implements; clients check compatibility against it.
 QDRANT_API_VERSION = "1.19.0"
@@ -27,5 +32,62 @@ def cluster(ctx: RequestContext) -> Any:
     return {"status": "disabled"}
 
 
+# This process: telemetry's `id` (as Qdrant's, new at every start) and its start time.
+_INSTANCE_ID = str(uuid.uuid4())
+_STARTED_AT = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
+
+
+def telemetry(ctx: RequestContext) -> Any:
+    """What pydrant knows of itself at Qdrant's lowest detail level: the process and the
+    number of collections (the contract's required fields and the app's identity)."""
+    return {
+        "id": _INSTANCE_ID,
+        "app": {"name": "pydrant", "version": __version__, "startup": _STARTED_AT},
+        "collections": {"number_of_collections": len(ctx.toc.list_names())},
+    }
+
+
+def metrics(ctx: RequestContext) -> str:
+    """Prometheus text exposition of the gauges Qdrant's /metrics also has, measured here."""
+    collections = []
+    for name in ctx.toc.list_names():
+        try:
+            collections.append((name, *_counts(ctx.toc.get(name))))
+        except NotFound:  # dropped between the listing and the read: not counted
+            continue
+    lines = [
+        "# HELP app_info information about the server", "# TYPE app_info gauge",
+        f'app_info{{name="pydrant",version="{__version__}"}} 1',
+        "# HELP app_status_recovery_mode whether the server runs in recovery mode", "# TYPE app_status_recovery_mode gauge",
+        "app_status_recovery_mode 0",
+        "# HELP cluster_enabled whether distributed mode is enabled", "# TYPE cluster_enabled gauge",
+        "cluster_enabled 0",
+        "# HELP collections_total number of collections", "# TYPE collections_total gauge",
+        f"collections_total {len(collections)}",
+        "# HELP collections_vector_total total number of vectors in all collections", "# TYPE collections_vector_total gauge",
+        f"collections_vector_total {sum(vectors for _, _, vectors in collections)}",
+        "# HELP collection_points number of points per collection", "# TYPE collection_points gauge",
+        *(f'collection_points{{collection="{_label(name)}"}} {points}' for name, points, _ in collections),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _counts(collection: Collection) -> tuple[int, int]:
+    """(live points, stored vectors over every vector name) of a collection."""
+    with collection.reading():
+        points = vectors = 0
+        for segment in collection.holder.segments:
+            live = segment.tracker.live
+            points += segment.live_count
+            for storage in segment.vectors.values():
+                vectors += int(np.count_nonzero(storage.has_mask(live.shape[0]) & live))
+        return points, vectors
+
+
+def _label(value: str) -> str:
+    """A Prometheus label value: backslash, quote and newline escaped."""
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
 def unsupported(ctx: RequestContext) -> Any:
-    raise Unsupported("this endpoint (snapshots, sharding, cluster management, telemetry) is not implemented")
+    raise Unsupported("this endpoint (snapshots, sharding, cluster management, optimization progress, issues, quotas) is not implemented")
