@@ -25,7 +25,7 @@ def test_snapshot_endpoints_say_not_supported(rest: RestClient, collection_name:
         ("POST", f"/collections/{collection_name}/snapshots"),
         ("GET", f"/collections/{collection_name}/snapshots"),
         ("POST", "/snapshots"),
-        ("GET", f"/collections/{collection_name}/optimizations"),
+        ("GET", "/issues"),
         ("GET", f"/collections/{collection_name}/shards"),
         ("POST", f"/collections/{collection_name}/cluster"),
     ]:

@@ -41,6 +41,10 @@ def test_close_during_a_graph_build_cancels_it(tmp_path: Path, monkeypatch: pyte
     assert not collection.optimizer._thread.is_alive()
     # Stopped between chunks, not run to the end and then refused at the swap.
     assert any("index build stopped for shutdown" in r.getMessage() for r in caplog.records)
+    running, completed = collection.optimizer.log.snapshot()
+    assert running is None and "cancelled" in completed[0].status  # the record says so too
+    stages = {stage.name: stage for stage in completed[0].root.children}
+    assert stages["swapping"].started is None and completed[0].root.finished is not None
     manifest = load_manifest(collection.directory)
     files = [name for entry in manifest.segments for value in entry.files.values()
              for name in (value["files"] if isinstance(value, dict) else [value])]

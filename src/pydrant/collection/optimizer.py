@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 import numpy as np
 
 from pydrant.collection.config import VectorSpec
+from pydrant.collection.optimization_log import Optimization, OptimizationLog
 from pydrant.models.ids import PointId
 from pydrant.segment.segment import Segment
 from pydrant.segment.vector_index import locality
@@ -43,6 +44,7 @@ log = logging.getLogger("pydrant.optimizer")
 IDLE_SECONDS = 1.0  # writes must pause this long before an index build starts...
 BACKLOG_POINTS = 400_000  # ...unless this many sealed points still wait for their index
 MAX_OPTIMIZED_POINTS = 200_000  # points one optimized segment holds at most
+STAGES = ["clustering", "copying", "building indexes", "writing", "swapping"]
 
 
 def _fill(segments: list[Segment], budget: int) -> list[Segment]:
@@ -87,6 +89,11 @@ def _keys_at(live: np.ndarray, with_vector: np.ndarray, keys: np.ndarray) -> np.
     return out
 
 
+def _needs_vacuum(segment: Segment, vacuum_min: int, deleted_threshold: float) -> bool:
+    deleted = segment.size - segment.live_count
+    return segment.size >= vacuum_min and deleted / max(1, segment.size) > deleted_threshold
+
+
 def has_graph_candidates(segment: Segment) -> bool:
     """Dense storages of this segment that could carry an HNSW graph but do not."""
     return any(
@@ -120,6 +127,7 @@ class Optimizer:
         self._stop = False
         self.busy = False
         self.indexed: set[int] = set()  # segments already built (a Manhattan-only segment has no graph)
+        self.log = OptimizationLog()
         self._thread = threading.Thread(target=self._run, name=f"optimizer-{collection.name}", daemon=True)
         self._thread.start()
 
@@ -141,8 +149,8 @@ class Optimizer:
         )
 
     # ---- planning ---------------------------------------------------------------------------
-    def _plan(self) -> list[Segment] | None:
-        """The next segments to rebuild together, or None.
+    def _plan(self) -> tuple[str, list[Segment]] | None:
+        """The next optimization (its kind and the segments to rebuild together), or None.
 
         Index builds are CPU-heavy and this machine class has two cores: they wait until writes
         pause (IDLE_SECONDS) unless the unindexed backlog grows large, and unindexed sealed
@@ -161,18 +169,48 @@ class Optimizer:
             unindexed = [s for s in sealed if s.segment_id not in self.indexed]
             backlog = sum(s.live_count for s in unindexed)
             if unindexed and (idle or backlog >= BACKLOG_POINTS):
-                return _fill(unindexed, MAX_OPTIMIZED_POINTS)
+                return "indexing", _fill(unindexed, MAX_OPTIMIZED_POINTS)
             if not idle:
                 return None
             for segment in sealed:
-                deleted = segment.size - segment.live_count
-                if segment.size >= vacuum_min and deleted / max(1, segment.size) > deleted_threshold:
-                    return [segment]
+                if _needs_vacuum(segment, vacuum_min, deleted_threshold):
+                    return "vacuum", [segment]
             small = [s for s in sealed if s.live_count < threshold // 2]
             if len(small) >= 2:
                 merged = _fill(small, MAX_OPTIMIZED_POINTS)
-                return merged if len(merged) >= 2 else None
+                return ("merge", merged) if len(merged) >= 2 else None
         return None
+
+    def queued(self) -> list[tuple[str, list[Segment]]]:
+        """Every optimization the current segments call for, whenever it may run (the plan
+        above also waits for writes to pause), leaving out the segments being optimized.
+        Read-only: nothing is sealed here."""
+        collection = self.collection
+        config = collection.config.raw["optimizer_config"]
+        deleted_threshold = float(config.get("deleted_threshold") or 0.2)
+        vacuum_min = int(config.get("vacuum_min_vector_number") or 1000)
+        threshold = collection.applier.seal_threshold()
+        running = self.log.running
+        busy_ids = {sid for sid, _ in running.sources} if running is not None else set()
+        segments = [s for s in collection.holder.segments if s.segment_id not in busy_ids]
+        queue: list[tuple[str, list[Segment]]] = []
+        unindexed = [s for s in segments if (not s.appendable and s.segment_id not in self.indexed)
+                     or (s.appendable and s.live_count >= threshold)]
+        while unindexed:
+            batch = _fill(unindexed, MAX_OPTIMIZED_POINTS)
+            queue.append(("indexing", batch))
+            unindexed = unindexed[len(batch):]
+        indexed = [s for s in segments if not s.appendable and s.segment_id in self.indexed]
+        vacuum = [s for s in indexed if _needs_vacuum(s, vacuum_min, deleted_threshold)]
+        queue.extend(("vacuum", [s]) for s in vacuum)
+        small = [s for s in indexed if s.live_count < threshold // 2 and s not in vacuum]
+        while len(small) >= 2:
+            merged = _fill(small, MAX_OPTIMIZED_POINTS)
+            if len(merged) < 2:
+                break
+            queue.append(("merge", merged))
+            small = small[len(merged):]
+        return queue
 
     def _seal_full_appendable(self, threshold: int) -> None:
         """A full appendable segment is sealed at the next insert; when writes pause, seal it
@@ -192,12 +230,13 @@ class Optimizer:
             self._wake.wait(timeout=IDLE_SECONDS / 2)
             self._wake.clear()
             while not self._stop:
-                plan = self._plan()
-                if plan is None:
+                planned = self._plan()
+                if planned is None:
                     break
+                kind, plan = planned
                 self.busy = True
                 try:
-                    self.optimize(plan)
+                    self.optimize(plan, kind)
                 except BuildCancelled:
                     log.info("collection %s: index build stopped for shutdown; sources stay in place", self.collection.name)
                     return
@@ -207,26 +246,55 @@ class Optimizer:
                 finally:
                     self.busy = False
 
-    def optimize(self, sources: list[Segment]) -> Segment:
+    def optimize(self, sources: list[Segment], kind: str = "indexing") -> Segment:
+        """Rebuild `sources` as one new segment; `kind` names the optimizer in the log."""
         collection = self.collection
         with collection.reading():
             row_sources = _row_sources(sources, collection.config.vectors.values())
+            target_id = collection.holder.reserve_segment_id()
+            progress = Optimization(kind, target_id, [(s.segment_id, s.live_count) for s in sources], STAGES)
+        self.log.start(progress)
+        try:
+            target = self._optimize(sources, row_sources, target_id, progress)
+        except BuildCancelled as exc:
+            self.log.end(progress, {"cancelled": str(exc)})
+            raise
+        except BaseException as exc:
+            self.log.end(progress, {"error": f"{type(exc).__name__}: {exc}"})
+            raise
+        self.log.end(progress, "done")
+        return target
+
+    def _optimize(
+        self, sources: list[Segment], row_sources: list[locality.RowSource] | None, target_id: int, progress: Optimization
+    ) -> Segment:
+        collection = self.collection
         # Clustering runs without the lock (it reads sealed rows; a stale read only makes the
         # order less good). It orders the copy: near vectors at near offsets.
-        keys = None if row_sources is None else locality.cluster_keys(row_sources)
+        keys = None
+        if row_sources is not None:
+            progress.stage("clustering")
+            keys = locality.cluster_keys(row_sources)
         if self._stop:
             raise BuildCancelled("optimization stopped before the copy")
         with collection.reading():
+            copying = progress.stage("copying", total=sum(s.live_count for s in sources))
             specs = collection.config.all_vectors()
-            target = Segment(collection.holder.reserve_segment_id(), specs, appendable=False)
+            target = Segment(target_id, specs, appendable=False)
             for key, schema in collection.applier.payload_schema.items():
                 target.create_index(key, schema)
             copies = self._copy_live(sources, target, row_sources, keys)
+            copying.done = target.live_count
             hnsw_config = dict(collection.config.raw["hnsw_config"])
-        for storage in target.vectors.values():
-            build = getattr(storage, "build_index", None)
-            if build is not None and storage.has_mask(target.size).any():
-                build(hnsw_config, lambda: self._stop)
+        builds = [
+            build for storage in target.vectors.values()
+            if (build := getattr(storage, "build_index", None)) is not None and storage.has_mask(target.size).any()
+        ]
+        indexing = progress.stage("building indexes", total=len(builds))
+        for build in builds:
+            build(hnsw_config, lambda: self._stop)
+            indexing.done = (indexing.done or 0) + 1
+        progress.stage("writing")
         try:
             collection.prewrite_segment(target)
         except Exception:
@@ -234,6 +302,7 @@ class Optimizer:
             # writes it (and reports a full disk the way every flush does).
             log.warning("collection %s: writing segment %d before its swap failed", collection.name, target.segment_id, exc_info=True)
             collection.discard_prewritten(target.segment_id)
+        progress.stage("swapping")
         try:
             collection.swap_segments(sources, target, lambda: self._catch_up(copies, target))
         except BaseException:

@@ -10,6 +10,8 @@ from pydrant.collection import updates
 from pydrant.collection.collection import Collection
 from pydrant.collection.config import CollectionConfig, decode_model
 from pydrant.collection.holder import SegmentHolder
+from pydrant.collection.optimization_log import segment_uuid
+from pydrant.errors import MalformedJson
 from pydrant.models.points import AliasesBody
 from pydrant.service.toc import check_collection_name
 
@@ -79,6 +81,52 @@ def collection_cluster_info(ctx: RequestContext) -> Any:
         "remote_shards": [],
         "shard_transfers": [],
     }
+
+
+OPTIMIZATION_DETAILS = ("queued", "completed", "idle_segments")
+DEFAULT_COMPLETED_LIMIT = 16
+
+
+def optimizations(ctx: RequestContext) -> Any:
+    """The running optimization and a summary of the queue; with `?with=queued,completed,
+    idle_segments`, the queue, the most recent `completed_limit` finished ones and the segments
+    that need nothing."""
+    collection = ctx.collection()
+    details = [item.strip() for item in ctx.query.get("with", "").split(",") if item.strip()]
+    for item in details:
+        if item not in OPTIMIZATION_DETAILS:
+            raise MalformedJson(f"with: unknown value `{item}`, expected {', '.join(OPTIMIZATION_DETAILS)}", where="query parameters")
+    raw_limit = ctx.query.get("completed_limit")
+    if raw_limit is not None and not raw_limit.isdigit():
+        raise MalformedJson(f"completed_limit: expected a non-negative integer, got `{raw_limit}`", where="query parameters")
+    completed_limit = DEFAULT_COMPLETED_LIMIT if raw_limit is None else int(raw_limit)
+    optimizer = collection.optimizer
+    with collection.reading():
+        running, completed = optimizer.log.snapshot()
+        queue = optimizer.queued()
+        busy = {sid for sid, _ in running.sources} if running is not None else set()
+        queued_ids = {s.segment_id for _, segments in queue for s in segments}
+        idle = [s for s in collection.holder.segments if s.segment_id not in busy | queued_ids]
+        out: dict[str, Any] = {
+            "summary": {
+                "queued_optimizations": len(queue),
+                "queued_segments": len(queued_ids),
+                "queued_points": sum(s.live_count for _, segments in queue for s in segments),
+                "idle_segments": len(idle),
+            },
+            "running": [running.report()] if running is not None else [],
+        }
+        if "queued" in details:
+            out["queued"] = [{"optimizer": kind, "segments": [_segment_info(s) for s in segments]} for kind, segments in queue]
+        if "idle_segments" in details:
+            out["idle_segments"] = [_segment_info(s) for s in idle]
+    if "completed" in details:
+        out["completed"] = [optimization.report() for optimization in completed[:completed_limit]]
+    return out
+
+
+def _segment_info(segment: Any) -> dict[str, Any]:
+    return {"uuid": segment_uuid(segment.segment_id), "points_count": segment.live_count}
 
 
 def _schema_summary(field_schema: Any) -> dict[str, Any]:
@@ -158,8 +206,6 @@ def update_aliases(ctx: RequestContext) -> Any:
     for i, action in enumerate(request.actions):
         given = [k for k in ("create_alias", "delete_alias", "rename_alias") if getattr(action, k) is not None]
         if len(given) != 1:
-            from pydrant.errors import MalformedJson
-
             raise MalformedJson(f"actions[{i}]: expected exactly one of create_alias, delete_alias, rename_alias")
         kind = given[0]
         spec = getattr(action, kind)

@@ -90,4 +90,4 @@ def _label(value: str) -> str:
 
 
 def unsupported(ctx: RequestContext) -> Any:
-    raise Unsupported("this endpoint (snapshots, sharding, cluster management, optimization progress, issues, quotas) is not implemented")
+    raise Unsupported("this endpoint (snapshots, sharding, cluster management, issues, quotas) is not implemented")
