@@ -649,6 +649,21 @@ def test_order_by_over_prefetches_and_as_a_prefetch(rest: RestClient, local: Qdr
     assert_same(ours, theirs)
 
 
+@pytest.mark.parametrize("dense", ["Cosine"], indirect=True)
+def test_groups_of_an_order_by_query(rest: RestClient, local: QdrantClient, dense: Any) -> None:
+    name, _, _ = dense
+    rest.ok("PUT", f"/collections/{name}/index", params=WAIT, json={"field_name": "n", "field_schema": "integer"})
+    desc = {"key": "n", "direction": "desc"}
+    flt = {"must_not": [{"key": "tag", "match": {"value": "a"}}]}
+    ours = rest.ok("POST", f"/collections/{name}/points/query/groups", json={
+        "query": {"order_by": desc}, "group_by": "group", "limit": 4, "group_size": 3, "filter": flt})["groups"]
+    theirs = local.query_points_groups(name, query=models.OrderByQuery(order_by=models.OrderBy(**desc)), group_by="group",
+                                       limit=4, group_size=3, query_filter=models.Filter(**flt)).groups
+    assert [g["id"] for g in ours] == [g.id for g in theirs]
+    assert [[(h["id"], h["order_value"]) for h in g["hits"]] for g in ours] == [[(h.id, h.order_value) for h in g.hits] for g in theirs]
+    assert ours[0]["hits"][0]["id"] == 299  # the largest `n` whose tag is not "a"
+
+
 def test_search_matrix(rest: RestClient, local: QdrantClient, dense: Any) -> None:
     name, _, _ = dense
     flt = {"must": [{"key": "n", "range": {"lt": 12}}]}  # 12 points, all sampled: deterministic

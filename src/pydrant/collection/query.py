@@ -27,7 +27,7 @@ from pydrant.collection.search import (
     search_segments,
     sparse_idf_stats,
 )
-from pydrant.errors import BadInput, NotFound, Unsupported, ValidationFailed
+from pydrant.errors import BadInput, NotFound, ValidationFailed
 from pydrant.models.ids import PointId, id_sort_key, parse_point_id
 from pydrant.models.query import (
     DEFAULT_LIMIT,
@@ -533,14 +533,19 @@ def query_groups(collection: Collection, raw: Any, resolver: Resolver) -> dict[s
     group_size = body.group_size or 3
     n_groups = body.limit or DEFAULT_LIMIT
     res, projection = prepare(collection, body, resolver)
-    if res.kind == "order_by":
-        raise Unsupported("query.order_by: grouping an order_by query")
+    # An order_by query's groups come in payload order; its points carry their order value.
+    order_values: dict[tuple[int, int], Any] | None = {} if res.kind == "order_by" else None
     with collection.reading():
         total = collection.holder.live_count()
         _widen_prefetch_limits(res, max(total, 1))
         k = max(n_groups * group_size * 4, 64)
         while True:
-            hits = Executor(collection).run(res, None, k)
+            if order_values is None:
+                hits = Executor(collection).run(res, None, k)
+            else:
+                ordered = Executor(collection).ordered(res, None, k)
+                order_values = {(id(segment), offset): value for value, segment, offset in ordered}
+                hits = [Hit(1.0, segment, offset, segment.ids_at([offset])[0]) for _, segment, offset in ordered]
             groups = _collect_groups(hits, path, group_size)
             first = list(groups.values())[:n_groups]
             complete = len(first) == n_groups and all(len(g) == group_size for g in first)
@@ -549,7 +554,11 @@ def query_groups(collection: Collection, raw: Any, resolver: Resolver) -> dict[s
             k = min(k * 4, total)
         out = []
         for group_id, group_hits in list(groups.items())[:n_groups]:
-            out.append({"id": group_id, "hits": scored_points(projection, group_hits)})
+            if order_values is None:
+                points = scored_points(projection, group_hits)
+            else:
+                points = _ordered_points(projection, [(order_values[(id(h.segment), h.offset)], h.segment, h.offset) for h in group_hits])
+            out.append({"id": group_id, "hits": points})
     if body.with_lookup is not None:
         _add_lookups(out, body, resolver)
     return {"groups": out}
