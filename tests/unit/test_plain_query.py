@@ -97,6 +97,11 @@ def bodies(draw: st.DrawFn) -> dict[str, Any]:
         st.lists(st.one_of(numbers, st.booleans(), st.none()), min_size=DIM, max_size=DIM),
         st.just([1e39] * DIM),
     ))}
+    if draw(st.booleans()):  # the same vector as a NearestQuery object (gRPC, qdrant-client's models)
+        nearest: dict[str, Any] = {"nearest": body["query"]}
+        if draw(st.booleans()):
+            nearest["mmr"] = draw(st.one_of(st.none(), st.just({"diversity": 0.5}), odd_values))
+        body["query"] = nearest
     optional = {
         "limit": st.one_of(st.integers(0, 30), odd_values),
         "offset": st.one_of(st.integers(0, 5), odd_values),
@@ -136,6 +141,8 @@ def test_plain_bodies_take_the_short_path(toc: TableOfContents) -> None:
         {"query": q, "using": "a", "params": {"exact": True}, "score_threshold": 0.1},
         {"query": q, "using": "a", "params": {"hnsw_ef": 16, "exact": False}, "with_payload": {"exclude": ["tag"]}},
         {"query": q, "using": "a", "filter": None, "prefetch": None},
+        {"query": {"nearest": q}, "using": "a", "limit": 4},
+        {"query": {"nearest": q, "mmr": None}, "using": "a"},
     ]
     for body in plain:
         short = answer(toc.get("c"), body)
@@ -153,6 +160,8 @@ def test_plain_bodies_take_the_short_path(toc: TableOfContents) -> None:
     {"query": [0.5] * DIM, "using": "a", "limit": 0},
     {"query": [0.5] * DIM, "using": "a", "params": {"indexed_only": True}},
     {"query": 7, "using": "a"},
+    {"query": {"nearest": [0.5] * DIM, "mmr": {"diversity": 0.5}}, "using": "a"},
+    {"query": {"nearest": 7}, "using": "a"},
     {"query": [0.5] * DIM, "using": "a", "with_payload": 3},
     {"query": [0.5] * DIM, "using": "a", "score_threshold": 10**400},  # past float: the general path's 400
 ])

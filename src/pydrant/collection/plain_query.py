@@ -1,7 +1,7 @@
 """The plain nearest query on a short path.
 
-Most queries are one dense vector against one vector name with no filter, prefetch or
-lookup. `answer` recognises exactly that shape and runs the same search as the general path
+Most queries are one dense vector (bare, or as `{"nearest": [...]}`) against one vector name
+with no filter, prefetch or lookup. `answer` recognises exactly that shape and runs the same search as the general path
 (a NearestScorer over every segment, then the same ScoredPoint records) without its body
 model, query tree and resolution steps, which cost more Python than the search around them.
 Anything else, anything malformed included, gets None and takes the general path in
@@ -28,6 +28,7 @@ _KEYS = frozenset(("query", "limit", "offset", "using", "params", "with_payload"
                    "filter", "prefetch", "lookup_from", "shard_key"))
 _NULL_ONLY = ("filter", "prefetch", "lookup_from", "shard_key")  # present only as null
 _PARAM_KEYS = frozenset(("hnsw_ef", "exact"))
+_NEAREST_KEYS = frozenset(("nearest", "mmr"))
 
 
 def answer(collection: Collection, raw: Any) -> dict[str, Any] | None:
@@ -38,6 +39,8 @@ def answer(collection: Collection, raw: Any) -> dict[str, Any] | None:
         if raw.get(key) is not None:
             return None
     vector = raw.get("query")
+    if type(vector) is dict and vector.keys() <= _NEAREST_KEYS and vector.get("mmr") is None:
+        vector = vector.get("nearest")  # {"nearest": [...]}: how gRPC and qdrant-client's models send it
     limit = raw.get("limit", DEFAULT_LIMIT)
     offset = raw.get("offset")
     offset = 0 if offset is None else offset
