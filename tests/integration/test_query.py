@@ -218,6 +218,11 @@ def test_batch(rest: RestClient, dense: Any) -> None:
         {"query": q1, "limit": 3}, {"query": q2, "limit": 4, "with_payload": True}]})
     assert [len(r["points"]) for r in result] == [3, 4]
     assert result[0]["points"] == query(rest, name, {"query": q1, "limit": 3})
+    # plain entries (the short path) beside others (the general path), each as answered alone
+    searches = [{"query": {"nearest": q1}, "limit": 2}, {"query": q2, "limit": 3, "filter": {"must": [{"key": "tag", "match": {"value": "b"}}]}},
+                {"query": {"nearest": q2, "mmr": {"diversity": 0.5}}, "limit": 2}]
+    result = rest.ok("POST", f"/collections/{name}/points/query/batch", json={"searches": searches})
+    assert [r["points"] for r in result] == [query(rest, name, one) for one in searches]
 
 
 def test_groups(rest: RestClient, local: QdrantClient, dense: Any) -> None:

@@ -476,10 +476,11 @@ def prepare(collection: Collection, body: QueryBody, resolver: Resolver, where: 
 
 def query_points(collection: Collection, raw: Any, resolver: Resolver, where: str = "") -> dict[str, Any]:
     """POST /points/query: {"points": [ScoredPoint...]}."""
-    if not where:
-        plain = plain_answer(collection, raw)
-        if plain is not None:
-            return plain
+    # Batch entries too: the short path answers only well-formed plain bodies, so the
+    # general path (which names `searches[i]` in its errors) still owns every error.
+    plain = plain_answer(collection, raw)
+    if plain is not None:
+        return plain
     body: QueryBody = decode_model(raw, QueryBody, f"$.{where.rstrip('.')}" if where else "")
     res, projection = prepare(collection, body, resolver, where)
     offset = body.offset or 0
