@@ -65,6 +65,10 @@ class Optimization:
         self.status: Any = "optimizing"
         self._current: Stage | None = None
 
+    @property
+    def source_ids(self) -> set[int]:
+        return {segment_id for segment_id, _ in self.sources}
+
     def stage(self, name: str, total: int | None = None) -> Stage:
         """Start stage `name` (ending the one before)."""
         now = time.time()

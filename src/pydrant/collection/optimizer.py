@@ -157,9 +157,7 @@ class Optimizer:
         segments are merged into one segment of up to MAX_OPTIMIZED_POINTS before the build, so
         a bulk load is indexed once, in few large segments (fewer graphs to search)."""
         collection = self.collection
-        config = collection.config.raw["optimizer_config"]
-        deleted_threshold = float(config.get("deleted_threshold") or 0.2)
-        vacuum_min = int(config.get("vacuum_min_vector_number") or 1000)
+        vacuum_min, deleted_threshold = self._vacuum_limits()
         threshold = collection.applier.seal_threshold()
         idle = time.monotonic() - collection.last_write >= IDLE_SECONDS
         if idle:
@@ -181,17 +179,20 @@ class Optimizer:
                 return ("merge", merged) if len(merged) >= 2 else None
         return None
 
+    def _vacuum_limits(self) -> tuple[int, float]:
+        """(vacuum_min_vector_number, deleted_threshold) of the collection's config."""
+        config = self.collection.config.raw["optimizer_config"]
+        return int(config.get("vacuum_min_vector_number") or 1000), float(config.get("deleted_threshold") or 0.2)
+
     def queued(self) -> list[tuple[str, list[Segment]]]:
         """Every optimization the current segments call for, whenever it may run (the plan
         above also waits for writes to pause), leaving out the segments being optimized.
         Read-only: nothing is sealed here."""
         collection = self.collection
-        config = collection.config.raw["optimizer_config"]
-        deleted_threshold = float(config.get("deleted_threshold") or 0.2)
-        vacuum_min = int(config.get("vacuum_min_vector_number") or 1000)
+        vacuum_min, deleted_threshold = self._vacuum_limits()
         threshold = collection.applier.seal_threshold()
         running = self.log.running
-        busy_ids = {sid for sid, _ in running.sources} if running is not None else set()
+        busy_ids = running.source_ids if running is not None else set()
         segments = [s for s in collection.holder.segments if s.segment_id not in busy_ids]
         queue: list[tuple[str, list[Segment]]] = []
         unindexed = [s for s in segments if (not s.appendable and s.segment_id not in self.indexed)

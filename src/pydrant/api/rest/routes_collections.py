@@ -104,7 +104,7 @@ def optimizations(ctx: RequestContext) -> Any:
     with collection.reading():
         running, completed = optimizer.log.snapshot()
         queue = optimizer.queued()
-        busy = {sid for sid, _ in running.sources} if running is not None else set()
+        busy = running.source_ids if running is not None else set()
         queued_ids = {s.segment_id for _, segments in queue for s in segments}
         idle = [s for s in collection.holder.segments if s.segment_id not in busy | queued_ids]
         out: dict[str, Any] = {
