@@ -75,7 +75,8 @@ class ScoreFormula:
         scored = []
         for row, hit in enumerate(points):
             value = self.root(scope, _Point(row, hit.point_id, hit.segment.payloads[hit.offset] or {}))
-            score = np.float32(value) if abs(value) <= 3.4028234663852886e38 else np.float32(np.inf)
+            with np.errstate(over="ignore"):  # past float32 range: inf, refused below
+                score = np.float32(value)
             if not np.isfinite(score):
                 raise BadInput(f"The formula's score {value} of point {hit.point_id} is not a finite 32-bit float")
             scored.append(Hit(float(score), hit.segment, hit.offset, hit.point_id))
