@@ -34,17 +34,16 @@ def rerank(spec: VectorSpec, query: Any, candidates: list[Hit], diversity: float
     space = _space(spec, query, candidates)
     relevance = space.to_query()
     weight = 1.0 - diversity  # of relevance; `diversity` weighs the similarity to picked points
-    pending = np.arange(len(candidates))
-    picked = [_take(pending, _last_best(relevance))]
-    pending = pending[:-1]
+    first, pending = _swap_remove(np.arange(len(candidates)), _last_best(relevance))
+    picked = [first]
     closest = np.full(len(candidates), -np.inf)  # each candidate's best similarity to a pick
     while len(picked) < k and pending.shape[0]:
         closest[pending] = np.maximum(closest[pending], space.to_point(pending, picked[-1]))
         scores = weight * relevance[pending] - (1.0 - weight) * closest[pending]
         if np.all(np.isneginf(scores)):
             break
-        picked.append(_take(pending, _last_best(scores)))
-        pending = pending[:-1]
+        chosen, pending = _swap_remove(pending, _last_best(scores))
+        picked.append(chosen)
     return [candidates[i] for i in picked]
 
 
@@ -53,12 +52,12 @@ def _last_best(values: np.ndarray) -> int:
     return int(values.shape[0] - 1 - np.argmax(values[::-1]))
 
 
-def _take(pending: np.ndarray, position: int) -> int:
-    """The candidate at `position`, its slot given to the last pending one (IndexSet's
-    swap_remove, which decides the order ties are visited in); the caller drops the last slot."""
+def _swap_remove(pending: np.ndarray, position: int) -> tuple[int, np.ndarray]:
+    """(the candidate at `position`, the pending ones without it): its slot goes to the last
+    one, as IndexSet's swap_remove, which decides the order ties are visited in."""
     chosen = int(pending[position])
     pending[position] = pending[-1]
-    return chosen
+    return chosen, pending[:-1]
 
 
 # ---- similarity spaces -----------------------------------------------------------------------
