@@ -234,18 +234,25 @@ class Optimizer:
                 planned = self._plan()
                 if planned is None:
                     break
-                kind, plan = planned
-                self.busy = True
-                try:
-                    self.optimize(plan, kind)
-                except BuildCancelled:
-                    log.info("collection %s: index build stopped for shutdown; sources stay in place", self.collection.name)
+                if not self._run_planned(*planned):
                     return
-                except Exception:
-                    log.exception("collection %s: optimization failed; sources stay in place", self.collection.name)
-                    self.indexed.update(s.segment_id for s in plan)  # do not retry in a tight loop
-                finally:
-                    self.busy = False
+
+    def _run_planned(self, kind: str, plan: list[Segment]) -> bool:
+        """One optimization; False when it stopped for shutdown. The sources are referenced
+        here only while it runs: a local of the loop above kept the last optimization's
+        swapped-out segments (their vectors and payloads) alive until the next one."""
+        self.busy = True
+        try:
+            self.optimize(plan, kind)
+        except BuildCancelled:
+            log.info("collection %s: index build stopped for shutdown; sources stay in place", self.collection.name)
+            return False
+        except Exception:
+            log.exception("collection %s: optimization failed; sources stay in place", self.collection.name)
+            self.indexed.update(s.segment_id for s in plan)  # do not retry in a tight loop
+        finally:
+            self.busy = False
+        return True
 
     def optimize(self, sources: list[Segment], kind: str = "indexing") -> Segment:
         """Rebuild `sources` as one new segment; `kind` names the optimizer in the log."""
