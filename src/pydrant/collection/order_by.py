@@ -78,13 +78,10 @@ def ordered_points(
         index = segment.field_index(key)
         if index is None:
             continue
-        if restrict is None:
-            allowed = candidates_in(segment, compiled_filter, None)
-        else:
-            offsets = restrict.get(segment.segment_id)
-            if offsets is None:
-                continue
-            allowed = candidates_in(segment, compiled_filter, offsets)
+        offsets = None if restrict is None else restrict.get(segment.segment_id)
+        if restrict is not None and offsets is None:
+            continue  # no restricted point lives here
+        allowed = candidates_in(segment, compiled_filter, offsets)
         streams.append(_stream(seg_index, segment, index.ordered_offsets(direction, start_from), set(allowed.tolist())))
     descending = direction == "desc"
     merged = heapq.merge(*streams, key=lambda item: (-item[0] if descending else item[0], item[1]))

@@ -77,8 +77,8 @@ class SearchMatrixBody(Body):
 class Mmr:
     """Maximal marginal relevance re-ranking of a nearest query's candidates."""
 
-    diversity: float = 0.5
-    candidates_limit: int | None = None  # None: the query's limit
+    diversity: float
+    candidates_limit: int | None  # None: the query's limit
 
 
 @dataclass(frozen=True)
