@@ -104,9 +104,9 @@ def optimizations(ctx: RequestContext) -> Any:
     with collection.reading():
         running, completed = optimizer.log.snapshot()
         queue = optimizer.queued()
-        busy = running.source_ids if running is not None else set()
         queued_ids = {s.segment_id for _, segments in queue for s in segments}
-        idle = [s for s in collection.holder.segments if s.segment_id not in busy | queued_ids]
+        not_idle = queued_ids | (running.source_ids if running is not None else set())
+        idle = [s for s in collection.holder.segments if s.segment_id not in not_idle]
         out: dict[str, Any] = {
             "summary": {
                 "queued_optimizations": len(queue),
