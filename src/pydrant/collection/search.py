@@ -225,7 +225,9 @@ def passes(scores: np.ndarray, threshold: float | None, higher: bool) -> np.ndar
     """Qdrant's score_threshold: strictly better than the threshold."""
     if threshold is None:
         return np.ones(scores.shape[0], dtype=bool)
-    return scores > np.float32(threshold) if higher else scores < np.float32(threshold)
+    with np.errstate(over="ignore"):  # a threshold past float32 range is +-inf, as intended
+        limit = np.float32(threshold)
+    return scores > limit if higher else scores < limit
 
 
 @dataclass(slots=True)
