@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from pydrant.errors import BadInput
-from pydrant.segment.vector_index.distance import json_floats
+from pydrant.segment.float_json import json_floats
 from pydrant.segment.vectors.base import VectorStorage, load_storage, make_storage
 
 
@@ -31,7 +31,7 @@ def test_json_floats_round_trip_float32() -> None:
     rng = np.random.default_rng(0)
     x = (rng.normal(size=5000) * np.exp(rng.normal(size=5000) * 4)).astype(np.float32)
     out = json_floats(x)
-    assert (out.astype(np.float32) == x).all()
+    assert (np.asarray(out, dtype=np.float32) == x).all()
     assert [float(v) for v in out[:200]] == [float(str(v)) for v in x[:200]]
 
 

@@ -48,7 +48,7 @@ from pydrant.models.query import (
 from pydrant.segment.filtering.compile import compile_filter
 from pydrant.segment.filtering.paths import checked_path, values_at
 from pydrant.segment.segment import Segment
-from pydrant.segment.vector_index.distance import json_float_list
+from pydrant.segment.float_json import json_float_list
 from pydrant.segment.vectors.sparse import canonical
 
 Resolver = Callable[[str], Collection]

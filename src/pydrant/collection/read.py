@@ -14,7 +14,7 @@ from pydrant.collection.payload_selector import exclude, include, selector_tree
 from pydrant.errors import MalformedJson
 from pydrant.models.ids import PointId
 from pydrant.segment.segment import Segment
-from pydrant.segment.vector_index.distance import json_float_list
+from pydrant.segment.float_json import json_float_list
 
 if TYPE_CHECKING:
     from pydrant.collection.search import Hit, SegmentTop
@@ -303,7 +303,7 @@ def segment_scored_points(projection: Projection, top: SegmentTop, skip: int = 0
     segment, offsets = top.segment, top.offsets[skip:]
     offset_list = offsets.tolist()
     ids = segment.ids_at(offset_list)
-    scores = json_float_list(top.scores[skip:].tolist())
+    scores = json_float_list(top.scores[skip:])
     versions = segment.tracker.versions[offsets].tolist()
     if not projection.sends_payload:
         return [{"id": point_id, "score": score, "version": version}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Final, Sequence
+from typing import Final
 
 import numpy as np
 
@@ -169,82 +169,3 @@ def top_k(keys: np.ndarray, offsets: np.ndarray, k: int) -> np.ndarray:
         pool = np.arange(n)
     order = np.lexsort((offsets[pool], keys[pool]))
     return pool[order[:k]]
-
-
-def json_floats(values: np.ndarray) -> np.ndarray:
-    """float64 copies of float32 values that print as the shortest round-trip decimal.
-
-    Qdrant serialises f32 with the shortest repr (0.1 stays 0.1); a plain float32 -> float64
-    cast would print 0.10000000149011612. Try 6..9 significant digits and keep the first
-    rounding that maps back to the same float32.
-    """
-    x32 = np.asarray(values, dtype=np.float32)
-    if x32.size <= _SCALAR_LIMIT:
-        # A top-k of scores is a handful of values: there numpy's fixed cost per call (~0.1 ms)
-        # dwarfs the work, and formatting value by value is several times cheaper.
-        flat = _json_float_list(x32.ravel())
-        return np.array(flat, dtype=np.float64).reshape(x32.shape)
-    return _json_floats_vectorised(x32)
-
-
-def json_float_list(values: Sequence[float]) -> list[float]:
-    """`json_floats` of float32 values given and returned as a list (a hit list's scores),
-    without the array round trip of the few-values case."""
-    if len(values) <= _SCALAR_LIMIT:
-        return _json_float_list(values)
-    return _json_floats_vectorised(np.asarray(values, dtype=np.float32)).tolist()  # type: ignore[no-any-return]
-
-
-# Up to this many values json_floats takes the per-value path (the crossover, measured).
-_SCALAR_LIMIT: Final = 48
-# The powers of ten of both paths, from the same numpy call (all exact doubles up to 1e22).
-_POW10: Final[list[float]] = np.power(10.0, np.arange(23)).tolist()
-
-
-def _json_float_list(values: np.ndarray | Sequence[float]) -> list[float]:
-    """`_json_floats_vectorised` value by value: numpy's shortest float32 repr (Dragon4),
-    parsed back. Parsing the shortest decimal gives the double nearest to it, which is what
-    the vectorised rounding computes."""
-    return [float(str(x)) for x in np.asarray(values, dtype=np.float32)]
-
-
-def _shortest(x: float) -> float:
-    """The double nearest to the shortest decimal that reads back as float32 `x` (numpy's
-    float32 repr): for the rare values the digit search above does not settle."""
-    return float(str(np.float32(x)))
-
-
-def _json_floats_vectorised(x32: np.ndarray) -> np.ndarray:
-    """json_floats for many values at once (float32 array in, float64 array out, same shape).
-    Works on the flattened values: the fallback below indexes them one by one."""
-    shape = x32.shape
-    x32 = x32.reshape(-1)
-    return _json_floats_flat(x32).reshape(shape)
-
-
-def _json_floats_flat(x32: np.ndarray) -> np.ndarray:
-    x = x32.astype(np.float64)
-    out = x.copy()
-    finite = np.isfinite(x) & (x != 0)
-    if not finite.any():
-        return out
-    absx = np.abs(np.where(finite, x, 1.0))
-    exp10 = np.floor(np.log10(absx)).astype(np.int64)
-    # Outside this range powers of ten are not exact doubles; keep the plain cast there.
-    usable = finite & (exp10 > -14) & (exp10 < 14)
-    todo = usable.copy()
-    for digits in (6, 7, 8, 9):
-        if not todo.any():
-            break
-        scale_exp = digits - 1 - exp10
-        pos = scale_exp >= 0
-        p = np.power(10.0, np.abs(scale_exp))
-        mant = np.where(pos, np.round(x * p), np.round(x / p))
-        cand = np.where(pos, mant / p, mant * p)
-        ok = todo & (cand.astype(np.float32) == x32)
-        out[ok] = cand[ok]
-        todo &= ~ok
-    rest = np.flatnonzero(todo | (finite & ~usable))
-    if rest.shape[0]:
-        out[rest] = [_shortest(v) for v in x[rest].tolist()]
-    return out

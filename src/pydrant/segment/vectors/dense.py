@@ -9,12 +9,12 @@ from typing import Any, Callable
 import numpy as np
 
 from pydrant.errors import BadInput
+from pydrant.segment.float_json import json_floats
 from pydrant.segment.vector_index import hnsw, locality, partition
 from pydrant.segment.vector_index.distance import (
     COSINE,
     EUCLID,
     check_distance,
-    json_floats,
     normalize_rows,
     to_uint8,
 )
@@ -133,7 +133,7 @@ class DenseStorage(PresenceMask):
 
     def get_json(self, offsets: np.ndarray) -> list[Any]:
         present, rows = self.get_raw(offsets)
-        values = json_floats(rows[present]).tolist() if present.any() else []
+        values = json_floats(rows[present]) if present.any() else []
         it = iter(values)
         return [next(it) if p else None for p in present.tolist()]
 

@@ -8,12 +8,12 @@ from typing import Any
 import numpy as np
 
 from pydrant.errors import BadInput, Unsupported
+from pydrant.segment.float_json import json_floats
 from pydrant.segment.vector_index.distance import (
     COSINE,
     EUCLID,
     MANHATTAN,
     check_distance,
-    json_floats,
     normalize_rows,
     to_uint8,
     top_k,
@@ -142,7 +142,7 @@ class MultiDenseStorage(PresenceMask):
         offsets = as_offsets(offsets)
         present = self._present(offsets)
         live = offsets[present]
-        flat = json_floats(self._rows[self._row_index(live)].astype(np.float32)).tolist()
+        flat = json_floats(self._rows[self._row_index(live)])
         it = iter(flat)
         counts = iter(self._count[live].tolist())
         out: list[Any] = []

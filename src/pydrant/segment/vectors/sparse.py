@@ -9,7 +9,8 @@ from typing import Any, cast
 import numpy as np
 
 from pydrant.errors import BadInput
-from pydrant.segment.vector_index.distance import json_floats, top_k
+from pydrant.segment.float_json import json_floats
+from pydrant.segment.vector_index.distance import top_k
 from pydrant.segment.vectors.base import (
     CandidateMask,
     Candidates,
@@ -198,7 +199,7 @@ class SparseStorage(PresenceMask):
             out.append(
                 {
                     "indices": self._idx[off].tolist(),
-                    "values": json_floats(self._val[off]).tolist(),
+                    "values": json_floats(self._val[off]),
                 }
             )
         return out
