@@ -143,3 +143,36 @@ def test_save_goes_through_given_fileio(tmp_path: Path) -> None:
         written.clear()
         files = s.save(tmp_path, f"f-{len(list(tmp_path.iterdir()))}", Recording())
         assert len(written) == len(files)
+
+
+@pytest.mark.parametrize("distance", ["Cosine", "Dot", "Euclid", "Manhattan"])
+def test_a_repeated_selective_mask_keeps_its_rows_until_a_vector_changes(distance: str) -> None:
+    """A few candidates (a selective filter) are gathered once per mask; the copy must follow
+    every write to the rows it holds."""
+    from pydrant.segment.vectors.base import CandidateMask
+
+    rng = np.random.default_rng(5)
+    s = make_storage("dense", {"size": 8, "distance": distance})
+    s.set(np.arange(3000), rng.normal(size=(3000, 8)).astype(np.float32))
+    mask = np.zeros(3000, dtype=bool)
+    mask[rng.choice(3000, 60, replace=False)] = True
+    cand = CandidateMask(mask)
+    query = rng.normal(size=8).astype(np.float32)
+
+    def expected() -> list[int]:
+        offsets = np.flatnonzero(mask)
+        scores = s.score_offsets(query, offsets)
+        order = np.argsort(-scores if distance in ("Cosine", "Dot") else scores, kind="stable")
+        return offsets[order[:5]].tolist()
+
+    first = s.search(query, 5, cand, {"exact": True})
+    assert first[0].tolist() == expected()
+    assert len(cand.derived) == 1  # the gathered block is kept with the mask
+    again = s.search(query, 5, cand, {"exact": True})
+    assert again[0].tolist() == first[0].tolist() and again[1].tolist() == first[1].tolist()
+    # The worst candidate becomes the query itself: it must come first, scored anew.
+    worst = int(np.flatnonzero(mask)[np.argsort(s.score_offsets(query, np.flatnonzero(mask)))[0 if distance in ("Cosine", "Dot") else -1]])
+    s.set(np.array([worst]), query.reshape(1, 8) * (3 if distance == "Dot" else 1))
+    after = s.search(query, 5, cand, {"exact": True})
+    assert after[0][0] == worst and after[0].tolist() == expected()
+    np.testing.assert_array_equal(after[1], s.score_offsets(query, after[0]))

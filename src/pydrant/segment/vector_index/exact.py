@@ -29,15 +29,26 @@ def score_rows(rows: np.ndarray, query: np.ndarray, distance: str) -> np.ndarray
     return scores(query, rows, distance)
 
 
-def gather_rows(matrix: np.ndarray, offsets: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """Rows for `offsets`: a contiguous prefix view when the candidates cover most of it
-    (returned with the offsets to pick from its scores), else a gathered copy."""
+def gathered_rows(matrix: np.ndarray, offsets: np.ndarray) -> np.ndarray | None:
+    """A gathered copy of the rows at `offsets` (sorted), or None when reading a prefix of the
+    matrix is better: the candidates cover most of it (then their rows are scored in place)."""
     if offsets.shape[0] == 0:
-        return matrix[:0], None
+        return matrix[:0]
     end = int(offsets[-1]) + 1
-    if offsets.shape[0] * 2 >= end and end <= limit:
-        return matrix[:end], offsets
-    return matrix[offsets], None
+    if offsets.shape[0] * 2 >= end:
+        return None
+    return matrix[offsets]
+
+
+def gather_rows(matrix: np.ndarray, offsets: np.ndarray, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Rows for `offsets`: `rows` when the caller has gathered them, a gathered copy, or a
+    contiguous prefix view when the candidates cover most of it (returned with the offsets to
+    pick from its scores)."""
+    if rows is None:
+        rows = gathered_rows(matrix, offsets)
+    if rows is None:
+        return matrix[: int(offsets[-1]) + 1], offsets
+    return rows, None
 
 
 def exact_search(
@@ -47,9 +58,11 @@ def exact_search(
     distance: str,
     k: int,
     sqnorms: np.ndarray | None = None,
+    rows: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-k of `offsets` (sorted, unique, all holding a vector) in `matrix` for a query
-    already prepared for the storage (normalised for Cosine, cast for uint8).
+    already prepared for the storage (normalised for Cosine, cast for uint8). `rows` are the
+    offsets' rows when the caller has them gathered already (`gathered_rows`).
 
     `sqnorms` (squared row norms, float32 rows only) lets Euclid preselect with one matrix
     product; the survivors are rescored with the exact kernel so reported distances are exact.
@@ -62,9 +75,9 @@ def exact_search(
         and matrix.dtype == np.float32
         and offsets.shape[0] > _EUCLID_SHORTCUT_MIN
     ):
-        return _euclid_search(matrix, offsets, query, k, sqnorms)
-    rows, pick = gather_rows(matrix, offsets, matrix.shape[0])
-    s = score_rows(rows, query, distance)
+        return _euclid_search(matrix, offsets, query, k, sqnorms, rows)
+    scored, pick = gather_rows(matrix, offsets, rows)
+    s = score_rows(scored, query, distance)
     if pick is not None:
         s = s[pick]
     keys = -s if higher_is_better(distance) else s
@@ -73,11 +86,12 @@ def exact_search(
 
 
 def _euclid_search(
-    matrix: np.ndarray, offsets: np.ndarray, query: np.ndarray, k: int, sqnorms: np.ndarray
+    matrix: np.ndarray, offsets: np.ndarray, query: np.ndarray, k: int, sqnorms: np.ndarray,
+    rows: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     q = np.asarray(query, dtype=np.float32)
-    rows, pick = gather_rows(matrix, offsets, matrix.shape[0])
-    dots = rows @ q
+    scored, pick = gather_rows(matrix, offsets, rows)
+    dots = scored @ q
     if pick is not None:
         dots = dots[pick]
     qn = float(q @ q)
