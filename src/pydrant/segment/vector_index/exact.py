@@ -37,7 +37,8 @@ def gathered_rows(matrix: np.ndarray, offsets: np.ndarray) -> np.ndarray | None:
     end = int(offsets[-1]) + 1
     if offsets.shape[0] * 2 >= end:
         return None
-    return matrix[offsets]
+    rows: np.ndarray = matrix[offsets]
+    return rows
 
 
 def gather_rows(matrix: np.ndarray, offsets: np.ndarray, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
