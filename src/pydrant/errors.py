@@ -76,3 +76,10 @@ class StorageFailure(PydrantError):
 
     def __init__(self, message: str) -> None:
         super().__init__(f"Service internal error: {message}")
+
+
+class StrictModeViolation(PydrantError):
+    """A request that the collection's strict mode refuses (HTTP 400, Qdrant's `Bad request`)."""
+
+    def __init__(self, description: str, solution: str | None = None) -> None:
+        super().__init__(f"Bad request: {description}" + (f". Help: {solution}" if solution else ""))

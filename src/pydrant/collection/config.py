@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from pydrant.collection.strict_mode import StrictMode
 from pydrant.errors import BadInput, MalformedJson, NotFound, Unsupported, ValidationFailed
 from pydrant.models.collections import (
     CreateCollection,
@@ -111,11 +112,32 @@ def _merged(defaults: dict[str, Any], diff: Any) -> dict[str, Any]:
     return out
 
 
+# Strict mode settings pydrant cannot enforce: refused rather than stored and ignored.
+UNENFORCED_STRICT_MODE = ("read_rate_limit", "write_rate_limit", "max_resident_memory_percent")
+
+
+def _strict_mode_config(current: dict[str, Any] | None, diff: Any) -> dict[str, Any] | None:
+    """`current` updated with the set fields of `diff`. As in Qdrant, a null in an update leaves
+    the setting as it was, and settings never set are left out of the answer."""
+    if diff in (msgspec.UNSET, None):
+        return current
+    changes = {k: v for k, v in to_builtins(diff).items() if v is not None}
+    for key in UNENFORCED_STRICT_MODE:
+        if key in changes:
+            raise Unsupported(f"strict_mode_config.{key}: pydrant does not enforce it")
+    for key in ("multivector_config", "sparse_config"):
+        if key in changes:
+            changes[key] = {name: {k: v for k, v in limits.items() if v is not None}
+                            for name, limits in changes[key].items()}
+    return {**(current or {}), **changes}
+
+
 class CollectionConfig:
     """Everything a collection was created with, plus later PATCH updates."""
 
     def __init__(self, raw: dict[str, Any]) -> None:
         self.raw = raw  # the persisted form (see `to_persisted`)
+        self.strict = StrictMode.from_config(raw.get("strict_mode_config"))  # None: off
         self.vectors_single = raw.get("vectors_single", False)
         self.vectors: dict[str, VectorSpec] = {
             name: VectorSpec(name, spec["kind"], spec["params"]) for name, spec in raw["vectors"].items()
@@ -154,7 +176,7 @@ class CollectionConfig:
             "optimizer_config": _merged(OPTIMIZER_DEFAULTS, request.optimizers_config),
             "wal_config": _merged(WAL_DEFAULTS, request.wal_config),
             "quantization_config": None if request.quantization_config is msgspec.UNSET else request.quantization_config,
-            "strict_mode_config": None if request.strict_mode_config is msgspec.UNSET else request.strict_mode_config,
+            "strict_mode_config": _strict_mode_config(None, request.strict_mode_config),
             "metadata": None if request.metadata is msgspec.UNSET else request.metadata,
         }
         return cls(raw)
@@ -233,7 +255,7 @@ class CollectionConfig:
         if request.quantization_config is not msgspec.UNSET:
             raw["quantization_config"] = None if request.quantization_config == "Disabled" else request.quantization_config
         if request.strict_mode_config not in (msgspec.UNSET, None):
-            raw["strict_mode_config"] = {**(raw.get("strict_mode_config") or {}), **request.strict_mode_config}
+            raw["strict_mode_config"] = _strict_mode_config(raw.get("strict_mode_config"), request.strict_mode_config)
         if request.metadata not in (msgspec.UNSET, None):
             raw["metadata"] = {**(raw.get("metadata") or {}), **request.metadata}
         return CollectionConfig(raw)

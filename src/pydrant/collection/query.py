@@ -478,11 +478,15 @@ def query_points(collection: Collection, raw: Any, resolver: Resolver, where: st
     """POST /points/query: {"points": [ScoredPoint...]}."""
     # Batch entries too: the short path answers only well-formed plain bodies, so the
     # general path (which names `searches[i]` in its errors) still owns every error.
-    plain = plain_answer(collection, raw)
-    if plain is not None:
-        return plain
+    strict = collection.config.strict
+    if strict is None:
+        plain = plain_answer(collection, raw)
+        if plain is not None:
+            return plain
     body: QueryBody = decode_model(raw, QueryBody, f"$.{where.rstrip('.')}" if where else "")
     res, projection = prepare(collection, body, resolver, where)
+    if strict is not None:
+        strict.query(collection, raw)
     offset = body.offset or 0
     with collection.reading():
         if res.kind == "order_by":
@@ -493,6 +497,8 @@ def query_points(collection: Collection, raw: Any, resolver: Resolver, where: st
 
 
 def query_batch(collection: Collection, searches: list[Any], resolver: Resolver) -> list[dict[str, Any]]:
+    if collection.config.strict is not None:
+        collection.config.strict.search_batch(len(searches))
     return [query_points(collection, raw, resolver, f"searches[{i}].") for i, raw in enumerate(searches)]
 
 
@@ -534,6 +540,8 @@ def query_groups(collection: Collection, raw: Any, resolver: Resolver) -> dict[s
     group_size = body.group_size or 3
     n_groups = body.limit or DEFAULT_LIMIT
     res, projection = prepare(collection, body, resolver)
+    if collection.config.strict is not None:
+        collection.config.strict.groups(collection, raw)
     # An order_by query's groups come in payload order; its points carry their order value.
     order_values: dict[tuple[int, int], Any] | None = {} if res.kind == "order_by" else None
     with collection.reading():
@@ -617,6 +625,8 @@ def search_matrix(collection: Collection, raw: Any) -> tuple[list[PointId], list
     using = body.using if body.using is not None else DEFAULT_VECTOR
     spec = _spec(collection, QueryNode(None, using, None, limit, None, {}, None))
     compiled = compile_filter(body.filter, "filter")
+    if collection.config.strict is not None:
+        collection.config.strict.matrix(collection, raw)
     with collection.reading():
         segments = list(collection.holder.segments)
         pool: list[tuple[Any, int]] = []

@@ -41,7 +41,7 @@ class PreparedWrite:
     needs_current_state: bool = False
 
 
-def _selector(points: Any, raw_filter: Any, what: str = "points") -> tuple[list[PointId] | None, Any]:
+def _selector(collection: Collection, points: Any, raw_filter: Any, what: str = "points") -> tuple[list[PointId] | None, Any]:
     """Ids or a compiled filter, exactly one of them."""
     if points is not None and raw_filter is not None:
         raise BadInput(f"either `{what}` or `filter` must be given, not both")
@@ -49,7 +49,10 @@ def _selector(points: Any, raw_filter: Any, what: str = "points") -> tuple[list[
         raise BadInput(f"either `{what}` or `filter` must be given")
     if points is not None:
         return parse_ids(points, what), None
-    return None, compile_filter(raw_filter, "filter")
+    compiled = compile_filter(raw_filter, "filter")
+    if collection.config.strict is not None:
+        collection.config.strict.write_filter(collection, raw_filter)
+    return None, compiled
 
 
 def _ids_now(collection: Collection, ids: list[PointId] | None, compiled: Any) -> list[PointId]:
@@ -62,12 +65,14 @@ def prepare_upsert(collection: Collection, body: bytes) -> PreparedWrite:
     operation, update_filter = upsert_from_body(body, collection.config)
     if update_filter is not None:
         compile_filter(update_filter, "update_filter")  # reject a bad filter before logging
+    if collection.config.strict is not None:
+        collection.config.strict.upsert(collection, operation)
     return PreparedWrite(lambda: [operation])
 
 
 def prepare_delete(collection: Collection, body: Any) -> PreparedWrite:
     request = decode_model(body, SelectorBody)
-    ids, compiled = _selector(request.points, request.filter)
+    ids, compiled = _selector(collection, request.points, request.filter)
     if ids is not None:
         return PreparedWrite(lambda: [DeletePoints(ids)])
     return PreparedWrite(lambda: [DeletePoints(_ids_now(collection, None, compiled))], needs_current_state=True)
@@ -84,7 +89,7 @@ def _by_selector(collection: Collection, ids: list[PointId] | None, compiled: An
 def prepare_set_payload(collection: Collection, body: Any, overwrite: bool = False) -> PreparedWrite:
     request = decode_model(body, SetPayloadBody)
     check_nesting(request.payload, "payload")
-    ids, compiled = _selector(request.points, request.filter)
+    ids, compiled = _selector(collection, request.points, request.filter)
     if overwrite:
         return _by_selector(collection, ids, compiled, lambda t: OverwritePayload(t, request.payload))
     if request.key is not None and not request.key:
@@ -94,13 +99,13 @@ def prepare_set_payload(collection: Collection, body: Any, overwrite: bool = Fal
 
 def prepare_delete_payload(collection: Collection, body: Any) -> PreparedWrite:
     request = decode_model(body, DeletePayloadBody)
-    ids, compiled = _selector(request.points, request.filter)
+    ids, compiled = _selector(collection, request.points, request.filter)
     return _by_selector(collection, ids, compiled, lambda t: DeletePayload(t, request.keys))
 
 
 def prepare_clear_payload(collection: Collection, body: Any) -> PreparedWrite:
     request = decode_model(body, SelectorBody)
-    ids, compiled = _selector(request.points, request.filter)
+    ids, compiled = _selector(collection, request.points, request.filter)
     return _by_selector(collection, ids, compiled, lambda t: ClearPayload(t))
 
 
@@ -108,6 +113,8 @@ def prepare_update_vectors(collection: Collection, body: bytes) -> PreparedWrite
     operation, update_filter = update_vectors_from_body(body, collection.config)
     if update_filter is not None:
         compile_filter(update_filter, "update_filter")
+    if collection.config.strict is not None:
+        collection.config.strict.update_vectors(collection, operation)
 
     return PreparedWrite(lambda: [operation])
 
@@ -116,7 +123,7 @@ def prepare_delete_vectors(collection: Collection, body: Any) -> PreparedWrite:
     request = decode_model(body, DeleteVectorsBody)
     for name in request.vector:
         collection.config.vector(name)
-    ids, compiled = _selector(request.points, request.filter)
+    ids, compiled = _selector(collection, request.points, request.filter)
     return _by_selector(collection, ids, compiled, lambda t: DeleteVectors(t, list(request.vector)))
 
 
@@ -129,6 +136,8 @@ def prepare_create_index(collection: Collection, body: Any) -> PreparedWrite:
     from pydrant.segment.payload_index import make_field_index
 
     make_field_index(request.field_name, request.field_schema)  # validates the schema
+    if collection.config.strict is not None:
+        collection.config.strict.payload_index(collection, request.field_name)
     return PreparedWrite(lambda: [CreateFieldIndex(request.field_name, msgspec.to_builtins(request.field_schema))])
 
 

@@ -93,9 +93,43 @@ class CreateCollection(Model):
     optimizers_config: Opt[OptimizersConfigDiff] = UNSET
     quantization_config: Opt[dict[str, Any]] = UNSET
     sparse_vectors: Opt[dict[str, SparseVectorParams]] = UNSET
-    strict_mode_config: Opt[dict[str, Any]] = UNSET
+    strict_mode_config: Opt[StrictModeConfig] = UNSET
     metadata: Opt[dict[str, Any]] = UNSET
     init_from: Opt[Any] = UNSET
+
+
+class StrictModeMultivector(Model):
+    max_vectors: Opt[PositiveInt] = UNSET
+
+
+class StrictModeSparse(Model):
+    max_length: Opt[PositiveInt] = UNSET
+
+
+class StrictModeConfig(Model):
+    """`strict_mode_config` as the contract types it (collection/strict_mode.py applies it)."""
+
+    enabled: Opt[bool] = UNSET
+    max_query_limit: Opt[PositiveInt] = UNSET
+    max_timeout: Opt[PositiveInt] = UNSET
+    unindexed_filtering_retrieve: Opt[bool] = UNSET
+    unindexed_filtering_update: Opt[bool] = UNSET
+    search_max_hnsw_ef: Opt[UInt] = UNSET
+    search_allow_exact: Opt[bool] = UNSET
+    search_max_oversampling: Opt[float] = UNSET
+    upsert_max_batchsize: Opt[UInt] = UNSET
+    search_max_batchsize: Opt[UInt] = UNSET
+    max_collection_vector_size_bytes: Opt[UInt] = UNSET
+    read_rate_limit: Opt[PositiveInt] = UNSET
+    write_rate_limit: Opt[PositiveInt] = UNSET
+    max_collection_payload_size_bytes: Opt[UInt] = UNSET
+    max_points_count: Opt[PositiveInt] = UNSET
+    filter_max_conditions: Opt[UInt] = UNSET
+    condition_max_size: Opt[UInt] = UNSET
+    multivector_config: Opt[dict[str, StrictModeMultivector]] = UNSET
+    sparse_config: Opt[dict[str, StrictModeSparse]] = UNSET
+    max_payload_index_count: Opt[UInt] = UNSET
+    max_resident_memory_percent: Opt[Annotated[int, Meta(ge=1, le=100)]] = UNSET
 
 
 class VectorParamsDiff(Model):
@@ -120,7 +154,7 @@ class UpdateCollection(Model):
     hnsw_config: Opt[HnswConfigDiff] = UNSET
     quantization_config: Opt[Any] = UNSET
     sparse_vectors: Opt[dict[str, SparseVectorParams]] = UNSET
-    strict_mode_config: Opt[dict[str, Any]] = UNSET
+    strict_mode_config: Opt[StrictModeConfig] = UNSET
     metadata: Opt[dict[str, Any]] = UNSET
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
+import msgspec
 import numpy as np
 
 from pydrant.models.ids import PointId
@@ -40,6 +41,7 @@ class Segment:
         # Filtered search candidates (CandidateMask) by (storage, filter), stamped with the
         # segment state they came from (collection/search.py, `_filter_state`).
         self.candidate_cache = VersionedCache(capacity=8)
+        self._payload_bytes = (-1, 0)  # (payload_version, size): see payload_bytes
 
     # ---- FilterContext ----------------------------------------------------------------------
     @property
@@ -66,6 +68,13 @@ class Segment:
 
     def offset_of(self, point_id: PointId) -> int | None:
         return self.tracker.offsets.get(point_id)
+
+    def payload_bytes(self) -> int:
+        """The payloads' size as JSON (deleted points' as null), kept until they change: strict
+        mode's payload storage limit asks for it on every upsert."""
+        if self._payload_bytes[0] != self.payload_version:
+            self._payload_bytes = (self.payload_version, len(msgspec.json.encode(self.payloads)))
+        return self._payload_bytes[1]
 
     def ids_at(self, offsets: Sequence[int]) -> list[PointId]:
         external = self.tracker.external

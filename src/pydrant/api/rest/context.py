@@ -45,7 +45,15 @@ class RequestContext:
         return value
 
     def collection(self) -> Collection:
-        return self.toc.get(self.path["collection_name"])
+        """The collection named in the path; under strict mode a `timeout` above its
+        `max_timeout` is refused here, for every endpoint that takes one."""
+        collection = self.toc.get(self.path["collection_name"])
+        strict = collection.config.strict
+        if strict is not None and self.query_string:
+            timeout = self.query.get("timeout")
+            if timeout is not None and timeout.isdigit():
+                strict.timeout(int(timeout))
+        return collection
 
     # ---- query parameters ---------------------------------------------------------------------
     def flag(self, name: str, default: bool) -> bool:

@@ -76,6 +76,8 @@ def scroll_points(ctx: RequestContext) -> Any:
     request: ScrollBody = decode_model(ctx.json_object(), ScrollBody)
     check_min(request.limit, "limit")
     compiled = compile_filter(request.filter, "filter")
+    if collection.config.strict is not None:
+        collection.config.strict.listing(collection, request.limit or 10, request.filter)
     if request.order_by is not None:
         from pydrant.collection.order_by import scroll_ordered
 
@@ -92,6 +94,8 @@ def count_points(ctx: RequestContext) -> Any:
     collection = ctx.collection()
     request: CountBody = decode_model(ctx.json_object(), CountBody)
     compiled = compile_filter(request.filter, "filter")
+    if collection.config.strict is not None:
+        collection.config.strict.listing(collection, None, request.filter)
     return {"count": read.count(collection, compiled, request.exact)}
 
 
@@ -175,4 +179,6 @@ def facet(ctx: RequestContext) -> Any:
     request: FacetBody = decode_model(ctx.json_object(), FacetBody)
     check_min(request.limit, "limit")
     compiled = compile_filter(request.filter, "filter")
+    if collection.config.strict is not None:
+        collection.config.strict.listing(collection, request.limit or 10, request.filter)
     return {"hits": read.facet(collection, request.key, compiled, request.limit or 10)}
