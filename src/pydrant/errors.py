@@ -83,3 +83,12 @@ class StrictModeViolation(PydrantError):
 
     def __init__(self, description: str, solution: str | None = None) -> None:
         super().__init__(f"Bad request: {description}" + (f". Help: {solution}" if solution else ""))
+
+
+class RateLimited(PydrantError):
+    """Strict mode's read or write rate limit is used up (HTTP 429, with `Retry-After` seconds
+    when waiting helps; None when the request is larger than the limit itself)."""
+
+    def __init__(self, message: str, retry_after: int | None) -> None:
+        super().__init__(f"Rate limiting exceeded: {message}")
+        self.retry_after = retry_after

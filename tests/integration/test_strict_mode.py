@@ -48,8 +48,8 @@ def test_config_merges_and_omits_unset_settings(rest: RestClient, coll: str) -> 
     assert config == {"enabled": True, "max_query_limit": 10, "search_max_oversampling": 1.5, "max_timeout": 2}
     message = rest.error("PATCH", f"/collections/{coll}", 422, json={"strict_mode_config": {"max_query_limit": 0}})
     assert "max_query_limit" in message
-    message = rest.error("PATCH", f"/collections/{coll}", 400, json={"strict_mode_config": {"read_rate_limit": 5}})
-    assert "read_rate_limit" in message and "not" in message
+    message = rest.error("PATCH", f"/collections/{coll}", 400, json={"strict_mode_config": {"max_resident_memory_percent": 50}})
+    assert "max_resident_memory_percent" in message and "not" in message
     assert rest.ok("GET", f"/collections/{coll}")["config"]["strict_mode_config"]["max_query_limit"] == 10
 
 
@@ -213,3 +213,30 @@ def test_grpc_gets_invalid_argument(server: Any, rest: RestClient, coll: str) ->
                 models.FieldCondition(key="city", match=models.MatchValue(value="Berlin"))]))
     finally:
         grpc_client.close()
+
+
+def test_rate_limits(rest: RestClient, coll: str) -> None:
+    """A limit of N tokens a minute: a request costs its points (writes), ids (retrieve), or one
+    plus its filter's conditions (scroll, count); 429 with Retry-After when they are used up."""
+    strict(rest, coll, enabled=True, write_rate_limit=10, read_rate_limit=4)
+    eleven = [{"id": 500 + i, "vector": {"": [1.0, 0, 0, 0]}} for i in range(11)]
+    resp = rest.post(f"/collections/{coll}/points/batch", json={"operations": [{"upsert": {"points": eleven}}]}, params=WAIT)
+    assert resp.status_code == 429 and "retry-after" not in resp.headers
+    assert "Write rate limit exceeded, request larger than rate limiter capacity, please try to split your request" in resp.json()["status"]["error"]
+    rest.ok("PUT", f"/collections/{coll}/points", json={"points": eleven[:10]}, params=WAIT)
+    resp = rest.put(f"/collections/{coll}/points", json={"points": eleven[:2]}, params=WAIT)
+    assert resp.status_code == 429
+    assert resp.json()["status"]["error"].startswith(
+        "Rate limiting exceeded: Write rate limit exceeded: Operation requires 2 tokens but only 0.0 were available. Retry after ")
+    assert 6 <= int(resp.headers["retry-after"]) <= 12  # 10 tokens a minute: one every 6 s
+    assert rest.ok("POST", f"/collections/{coll}/points/count", json={})["count"] == 22  # the refused two are not there
+    resp = rest.post(f"/collections/{coll}/points", json={"ids": [1, 2, 3, 4, 5]})
+    assert resp.status_code == 429 and "request larger than rate limiter capacity" in resp.json()["status"]["error"]
+    assert len(rest.ok("POST", f"/collections/{coll}/points", json={"ids": [1, 2, 3]})) == 3
+    two_conditions = {"must": [{"has_id": [1]}, {"has_id": [1, 2]}]}
+    resp = rest.post(f"/collections/{coll}/points/scroll", json={"filter": two_conditions})
+    # The count above took one token, the retrieve three: none left, 4 a minute come back.
+    assert resp.status_code == 429 and "Operation requires 3 tokens but only 0.0 were available" in resp.json()["status"]["error"]
+    assert 40 <= int(resp.headers["retry-after"]) <= 45
+    strict(rest, coll, enabled=False)
+    rest.ok("POST", f"/collections/{coll}/points/scroll", json={"filter": two_conditions})

@@ -24,6 +24,7 @@ from pydrant.collection.config import CollectionConfig
 from pydrant.collection.holder import SegmentHolder
 from pydrant.collection.manifest import Manifest, SegmentEntry, load_manifest, save_manifest
 from pydrant.collection.operations import Operation, decode_record, encode_record
+from pydrant.collection.rate_limit import TokenBucket
 from pydrant.collection.optimizer import Optimizer, has_graph_candidates
 from pydrant.collection.rwlock import RWLock
 from pydrant.errors import PydrantError, StorageFailure
@@ -69,6 +70,7 @@ class Collection:
         self._stopping = False
         self._closed = False
         self.failure: str | None = None  # set when an apply hit a bug; collection turns red
+        self.rate_buckets: dict[str, TokenBucket] = {}  # strict mode's read / write limits
         self.last_write = 0.0  # monotonic time of the last apply (the optimizer waits for a pause)
         self._last_failed: tuple[int, BaseException | None] = (-2, None)  # last failed record
 

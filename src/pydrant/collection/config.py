@@ -113,7 +113,7 @@ def _merged(defaults: dict[str, Any], diff: Any) -> dict[str, Any]:
 
 
 # Strict mode settings pydrant cannot enforce: refused rather than stored and ignored.
-UNENFORCED_STRICT_MODE = ("read_rate_limit", "write_rate_limit", "max_resident_memory_percent")
+UNENFORCED_STRICT_MODE = ("max_resident_memory_percent",)
 
 
 def _strict_mode_config(current: dict[str, Any] | None, diff: Any) -> dict[str, Any] | None:

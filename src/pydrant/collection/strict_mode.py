@@ -7,8 +7,9 @@ formula variables and group_by need a payload index able to answer them),
 search_max_hnsw_ef, search_allow_exact, search_max_oversampling, search_max_batchsize,
 upsert_max_batchsize, max_points_count, max_collection_vector_size_bytes,
 max_collection_payload_size_bytes, filter_max_conditions, condition_max_size,
-multivector_config.max_vectors, sparse_config.max_length, max_payload_index_count. The rate
-limits and max_resident_memory_percent are refused when the config is set (config.py).
+multivector_config.max_vectors, sparse_config.max_length, max_payload_index_count, and the
+read / write rate limits (rate_limit.py; HTTP 429). max_resident_memory_percent is refused when
+the config is set (config.py).
 
 Checks read raw request JSON that the request's own parsing has accepted, so they never see
 malformed input.
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
+from pydrant.collection.rate_limit import TokenBucket
 from pydrant.errors import StrictModeViolation
 from pydrant.segment.payload_index.factory import parse_field_schema
 
@@ -95,11 +97,28 @@ class StrictMode:
             self.limit(quantization.get("oversampling"), "oversampling", "search_max_oversampling")
         self.limit(params.get("hnsw_ef"), "hnsw_ef", "search_max_hnsw_ef")
 
+    # -- rate limits ----------------------------------------------------------------------------
+    def charge_read(self, collection: Collection, cost: int) -> None:
+        self._charge(collection, "read_rate_limit", "Read", cost)
+
+    def charge_write(self, collection: Collection, cost: int) -> None:
+        self._charge(collection, "write_rate_limit", "Write", cost)
+
+    def _charge(self, collection: Collection, setting: str, kind: str, cost: int) -> None:
+        per_minute = self._get(setting)
+        if per_minute is None:
+            return
+        bucket = collection.rate_buckets.get(kind)
+        if bucket is None or bucket.capacity != per_minute:  # a new limit starts a full bucket
+            bucket = collection.rate_buckets[kind] = TokenBucket(per_minute)
+        bucket.take(cost, kind)
+
     # -- reads -------------------------------------------------------------------------------
     def query(self, collection: Collection, raw: dict[str, Any]) -> None:
         """A query (or one entry of a batch): limit, filter, params, formula, prefetches."""
         self.limit(_count(raw.get("limit"), DEFAULT_LIMIT))
         self._query_node(collection, raw)
+        self.charge_read(collection, query_cost(raw))
 
     def groups(self, collection: Collection, raw: dict[str, Any]) -> None:
         """A grouped query: it reads up to `limit` groups of `group_size` points."""
@@ -107,16 +126,19 @@ class StrictMode:
         self._query_node(collection, raw)
         if isinstance(raw.get("group_by"), str):
             self.group_by(collection, raw["group_by"])
+        self.charge_read(collection, query_cost(raw))
 
     def matrix(self, collection: Collection, raw: dict[str, Any]) -> None:
         """A distance matrix scores `sample` points against `limit` neighbours each."""
         self.limit(_count(raw.get("sample"), DEFAULT_MATRIX_SAMPLE) * _count(raw.get("limit"), DEFAULT_MATRIX_LIMIT))
         self.read_filter(collection, raw.get("filter"))
+        self.charge_read(collection, 1 + _filter_cost(raw.get("filter")))
 
     def listing(self, collection: Collection, limit: int | None, raw_filter: Any) -> None:
         """Scroll, facet and count (no limit): the page size and the filter."""
         self.limit(limit)
         self.read_filter(collection, raw_filter)
+        self.charge_read(collection, 1 + _filter_cost(raw_filter))
 
     def _query_node(self, collection: Collection, node: dict[str, Any]) -> None:
         prefetches = node.get("prefetch")
@@ -188,11 +210,21 @@ class StrictMode:
         self.limit(len(operation.ids), "upsert limit", "upsert_max_batchsize")
         self._vector_shapes(operation)
         self._capacity(collection, payloads=True)
+        self.charge_write(collection, len(operation.ids))
 
     def update_vectors(self, collection: Collection, operation: UpdateVectors) -> None:
         self.limit(len(operation.ids), "update limit", "upsert_max_batchsize")
         self._vector_shapes(operation)
         self._capacity(collection, payloads=False)
+        self.charge_write(collection, len(operation.ids))
+
+    def selection(self, collection: Collection, ids: list[Any] | None, raw_filter: Any) -> None:
+        """A write on points chosen by ids (one token each) or by a filter."""
+        if ids is None:
+            self.write_filter(collection, raw_filter)
+            self.charge_write(collection, 1 + _filter_cost(raw_filter))
+        else:
+            self.charge_write(collection, len(ids))
 
     def payload_index(self, collection: Collection, field_name: str) -> None:
         bound = self._get("max_payload_index_count")
@@ -238,6 +270,36 @@ class StrictMode:
             raise StrictModeViolation(f"Max payload storage size limit of {_megabytes(payload_bound)}MB reached!")
         if points_bound is not None and stats.points >= points_bound:
             raise StrictModeViolation(f"Max points count limit of {points_bound} reached!")
+
+
+def _filter_cost(raw: Any) -> int:
+    return conditions_count(raw) if isinstance(raw, dict) else 0
+
+
+def query_cost(node: dict[str, Any]) -> int:
+    """Read tokens of a query: per search (its query and prefetches) the vectors it scores
+    against (the examples of recommend / discover / context, else one), plus its filter's
+    conditions."""
+    cost = _search_cost(node.get("query")) + _filter_cost(node.get("filter"))
+    prefetches = node.get("prefetch")
+    for prefetch in prefetches if isinstance(prefetches, list) else [prefetches]:
+        if isinstance(prefetch, dict):
+            cost += query_cost(prefetch)
+    return cost
+
+
+def _search_cost(query: Any) -> int:
+    if isinstance(query, dict):
+        for kind in ("recommend", "discover", "context"):
+            inner = query.get(kind)
+            if isinstance(inner, dict):
+                examples = [*(inner.get("positive") or []), *(inner.get("negative") or [])]
+                pairs = inner.get("context") if kind == "discover" else inner.get("pairs")
+                examples += [side for pair in (pairs or []) if isinstance(pair, dict) for side in pair.values()]
+                return max(1, len(examples) + (kind == "discover"))
+            if kind == "context" and isinstance(inner, list):
+                return max(1, 2 * len(inner))
+    return 1
 
 
 def _megabytes(size: int) -> str:

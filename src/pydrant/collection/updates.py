@@ -47,11 +47,15 @@ def _selector(collection: Collection, points: Any, raw_filter: Any, what: str = 
         raise BadInput(f"either `{what}` or `filter` must be given, not both")
     if points is None and raw_filter is None:
         raise BadInput(f"either `{what}` or `filter` must be given")
+    strict = collection.config.strict
     if points is not None:
-        return parse_ids(points, what), None
+        ids = parse_ids(points, what)
+        if strict is not None:
+            strict.selection(collection, ids, None)
+        return ids, None
     compiled = compile_filter(raw_filter, "filter")
-    if collection.config.strict is not None:
-        collection.config.strict.write_filter(collection, raw_filter)
+    if strict is not None:
+        strict.selection(collection, None, raw_filter)
     return None, compiled
 
 

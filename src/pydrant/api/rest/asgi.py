@@ -25,7 +25,7 @@ from starlette.types import Receive, Scope, Send
 from pydrant.api.rest import envelope
 from pydrant.api.rest.context import RequestContext
 from pydrant.api.rest.router import Router, segments_of
-from pydrant.errors import MalformedJson, PayloadTooLarge, PydrantError
+from pydrant.errors import MalformedJson, PayloadTooLarge, PydrantError, RateLimited
 from pydrant.service.toc import TableOfContents
 
 Handler = Callable[[RequestContext], Any]
@@ -65,11 +65,14 @@ Endpoint = Union[Api, Static]
 VARY_ORIGIN = (b"vary", b"Origin")
 
 
-async def answer(send: Send, status: int, body: bytes, content_type: bytes = JSON, vary: bool = False) -> None:
+async def answer(send: Send, status: int, body: bytes, content_type: bytes = JSON, vary: bool = False,
+                 retry_after: int | None = None) -> None:
     # a fresh list per answer: CORSMiddleware appends its headers to it
     headers = [(b"content-length", b"%d" % len(body)), (b"content-type", content_type)]
     if vary:
         headers.append(VARY_ORIGIN)
+    if retry_after is not None:
+        headers.append((b"retry-after", b"%d" % retry_after))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -159,6 +162,7 @@ class RestApp:
             await answer(send, 200, endpoint.body, endpoint.content_type, vary)
             return
         content_type = JSON
+        retry_after = None
         try:
             key = declared = None
             for name, value in scope["headers"]:
@@ -187,6 +191,8 @@ class RestApp:
                     status, body, content_type = 200, result.encode(), endpoint.content_type
         except PydrantError as exc:
             status, body = envelope.from_exception(exc, started)
+            if isinstance(exc, RateLimited):
+                retry_after = exc.retry_after
         except RecursionError:  # a filter or body nested past what recursive code can walk
             error = MalformedJson("recursion limit exceeded: the request (a filter or a payload) nests too deeply")
             status, body = envelope.from_exception(error, started)
@@ -195,7 +201,7 @@ class RestApp:
             status, body = envelope.from_exception(error, started)
         except Exception as exc:  # our bug: logged with traceback, reported as 500
             status, body = envelope.from_exception(exc, started)
-        await answer(send, status, body, content_type, vary)
+        await answer(send, status, body, content_type, vary, retry_after)
 
     async def _read_body(self, receive: Receive, declared: bytes | None) -> bytes | None:
         """The whole body, refused past the limit by its declared length or as it streams in;

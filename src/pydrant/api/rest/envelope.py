@@ -24,6 +24,7 @@ STATUS_BY_KIND: dict[type[errors.PydrantError], int] = {
     errors.PayloadTooLarge: 400,  # Qdrant answers an oversized JSON body with 400
     errors.StorageFailure: 503,
     errors.StrictModeViolation: 400,
+    errors.RateLimited: 429,
 }
 
 _encoder = msgspec.json.Encoder()

@@ -59,12 +59,16 @@ def clear_payload(ctx: RequestContext) -> Any:
 def retrieve_points(ctx: RequestContext) -> Any:
     collection = ctx.collection()
     request: RetrieveBody = decode_model(ctx.json_object(), RetrieveBody)
+    if collection.config.strict is not None:
+        collection.config.strict.charge_read(collection, len(request.ids))
     return read.retrieve(collection, request.ids, request.with_payload, request.with_vector)
 
 
 def get_point(ctx: RequestContext) -> Any:
     collection = ctx.collection()
     point_id = parse_path_point_id(ctx.path["id"])
+    if collection.config.strict is not None:
+        collection.config.strict.charge_read(collection, 1)
     records = read.retrieve(collection, [point_id], True, True)
     if not records:
         raise NotFound(f"No point with id {point_id} found")
