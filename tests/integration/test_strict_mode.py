@@ -240,3 +240,21 @@ def test_rate_limits(rest: RestClient, coll: str) -> None:
     assert 40 <= int(resp.headers["retry-after"]) <= 45
     strict(rest, coll, enabled=False)
     rest.ok("POST", f"/collections/{coll}/points/scroll", json={"filter": two_conditions})
+
+
+def test_without_exact_search_a_vector_search_needs_a_graph(rest: RestClient, collection_name: str) -> None:
+    rest.ok("PUT", f"/collections/{collection_name}", json={
+        "vectors": {"size": 2, "distance": "Dot"}, "hnsw_config": {"m": 0, "payload_m": 16}})
+    rest.ok("PUT", f"/collections/{collection_name}/points", params=WAIT, json={
+        "points": [{"id": 1, "vector": [1.0, 0.0], "payload": {"group": "a"}}]})
+    rest.ok("PUT", f"/collections/{collection_name}/index", params=WAIT,
+            json={"field_name": "group", "field_schema": {"type": "keyword", "is_tenant": True}})
+    assert len(rest.ok("POST", f"/collections/{collection_name}/points/query", json={"query": [1.0, 0.0]})["points"]) == 1
+    strict(rest, collection_name, enabled=True, search_allow_exact=False)
+    message = refused(rest, "POST", f"/collections/{collection_name}/points/query", json={"query": [1.0, 0.0]})
+    assert "because global vector indexing is disabled (hnsw_config.m = 0)" in message
+    tenant = {"must": [{"key": "group", "match": {"value": "a"}}]}
+    found = rest.ok("POST", f"/collections/{collection_name}/points/query", json={"query": [1.0, 0.0], "filter": tenant})
+    assert [p["id"] for p in found["points"]] == [1]
+    # Scroll, order_by and fusion over prefetches search no vectors of their own.
+    rest.ok("POST", f"/collections/{collection_name}/points/scroll", json={"limit": 1})

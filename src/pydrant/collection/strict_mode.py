@@ -7,7 +7,8 @@ formula variables and group_by need a payload index able to answer them),
 search_max_hnsw_ef, search_allow_exact, search_max_oversampling, search_max_batchsize,
 upsert_max_batchsize, max_points_count, max_collection_vector_size_bytes,
 max_collection_payload_size_bytes, filter_max_conditions, condition_max_size,
-multivector_config.max_vectors, sparse_config.max_length, max_payload_index_count, and the
+multivector_config.max_vectors, sparse_config.max_length, max_payload_index_count, a graph for
+vector searches when search_allow_exact is off (hnsw m > 0, or a tenant filter and payload_m), and the
 read / write rate limits (rate_limit.py; HTTP 429). max_resident_memory_percent is refused when
 the config is set (config.py).
 
@@ -140,17 +141,49 @@ class StrictMode:
         self.read_filter(collection, raw_filter)
         self.charge_read(collection, 1 + _filter_cost(raw_filter))
 
-    def _query_node(self, collection: Collection, node: dict[str, Any]) -> None:
+    def _query_node(self, collection: Collection, node: dict[str, Any], root: bool = True) -> None:
         prefetches = node.get("prefetch")
         for prefetch in prefetches if isinstance(prefetches, list) else [prefetches]:
             if isinstance(prefetch, dict):
                 self.limit(_count(prefetch.get("limit"), DEFAULT_LIMIT))
-                self._query_node(collection, prefetch)
+                self._query_node(collection, prefetch, root=False)
+        if not (root and prefetches):  # a root over prefetches only rescores what they found
+            self._full_scan(collection, node)
         query = node.get("query")
         if isinstance(query, dict) and "formula" in query:
             self.formula(collection, query["formula"])
         self.read_filter(collection, node.get("filter"))
         self.search_params(node.get("params"))
+
+    def _full_scan(self, collection: Collection, node: dict[str, Any]) -> None:
+        """Without exact search allowed, a vector search needs a graph: one over the whole
+        collection (hnsw m > 0), or per tenant (payload_m > 0) with a tenant key filtered."""
+        query = node.get("query")
+        if self._get("search_allow_exact") is not False or query is None:
+            return
+        if isinstance(query, dict) and not {"nearest", "recommend", "discover", "context"} & set(query):
+            return  # fusion, order_by, formula, sample: no vector search of their own
+        using = node.get("using")
+        name = "" if using is None else str(using)
+        spec = collection.config.vectors.get(name)
+        if spec is None:
+            return  # sparse vectors are always indexed; an unknown name fails elsewhere
+        hnsw = {**collection.config.raw.get("hnsw_config", {}), **(spec.params.get("hnsw_config") or {})}
+        m = hnsw.get("m", 16)
+        if m is None or m > 0:
+            return
+        label = "" if name == "" else f" on '{name}'"
+        raw_filter = node.get("filter")
+        schema = _schema(collection)
+        tenant = isinstance(raw_filter, dict) and any(_is_tenant(schema.get(key)) for key in _filter_keys(raw_filter))
+        if not tenant:
+            raise StrictModeViolation(
+                f"Request is forbidden{label} because global vector indexing is disabled (hnsw_config.m = 0)",
+                "Use tenant-specific filter, enable global vector indexing or enable strict mode `search_allow_exact` option")
+        if (hnsw.get("payload_m") if hnsw.get("payload_m") is not None else m) == 0:
+            raise StrictModeViolation(
+                f"Request is forbidden{label} because vector indexing is disabled (hnsw_config.m = 0 and hnsw_config.payload_m = 0)",
+                "Enable vector indexing, use a prefetch query with indexed vectors or enable strict mode `search_allow_exact` option")
 
     # -- filters -----------------------------------------------------------------------------
     def read_filter(self, collection: Collection, raw: Any) -> None:
@@ -415,6 +448,21 @@ def unindexed_key(schema: dict[str, Any], raw: dict[str, Any], prefix: str = "")
         if found is not None:
             return found
     return None
+
+
+def _filter_keys(raw: dict[str, Any]) -> Iterator[str]:
+    """The payload keys a filter's conditions name, top level and nested filters alike."""
+    for condition in _conditions(raw):
+        if not isinstance(condition, dict):
+            continue
+        if any(clause in condition for clause in (*_FILTER_CLAUSES, "min_should")):
+            yield from _filter_keys(condition)
+        elif isinstance(condition.get("key"), str):
+            yield condition["key"]
+
+
+def _is_tenant(field_schema: Any) -> bool:
+    return isinstance(field_schema, dict) and field_schema.get("is_tenant") is True
 
 
 def _join(prefix: str, key: str) -> str:
