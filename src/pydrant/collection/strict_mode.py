@@ -208,23 +208,12 @@ class StrictMode:
                 raise StrictModeViolation(f"Condition size limit reached ({size} > {max_size})",
                                           "Reduce the size of your condition.")
         if allow_unindexed is False:
-            found = unindexed_key(_schema(collection), raw)
-            if found is not None:
-                key, schemas = found
-                raise StrictModeViolation(
-                    f'Index required but not found for "{key}" of one of the following types: [{", ".join(schemas)}]',
-                    "Create an index for this key or use a different filter.")
+            _require_index(unindexed_key(_schema(collection), raw), "filter")
 
     def formula(self, collection: Collection, expression: Any) -> None:
         """Payload keys a score formula reads need an index, as filter keys do."""
-        if self._get("unindexed_filtering_retrieve") is not False:
-            return
-        found = _unindexed_expression_key(_schema(collection), expression)
-        if found is not None:
-            key, schemas = found
-            raise StrictModeViolation(
-                f'Index required but not found for "{key}" of one of the following types: [{", ".join(schemas)}]',
-                "Create an index for this key or use a different formula expression.")
+        if self._get("unindexed_filtering_retrieve") is False:
+            _require_index(_unindexed_expression_key(_schema(collection), expression), "formula expression")
 
     def group_by(self, collection: Collection, key: str) -> None:
         if self._get("unindexed_filtering_retrieve") is not False:
@@ -335,6 +324,16 @@ def _search_cost(query: Any) -> int:
     return 1
 
 
+def _require_index(found: tuple[str, list[str]] | None, what: str) -> None:
+    """Refuse a request that reads a key (`found`: the key and the index types that would
+    answer it) without such an index."""
+    if found is not None:
+        key, schemas = found
+        raise StrictModeViolation(
+            f'Index required but not found for "{key}" of one of the following types: [{", ".join(schemas)}]',
+            f"Create an index for this key or use a different {what}.")
+
+
 def _megabytes(size: int) -> str:
     """Bytes as MB the way Qdrant prints its f32 (`1`, `0.00022888184`)."""
     return np.format_float_positional(np.float32(size / (1024 * 1024)), trim="-")
@@ -382,38 +381,30 @@ def _conditions(raw: dict[str, Any]) -> Iterator[Any]:
         yield from min_should["conditions"]
 
 
-def conditions_count(raw: dict[str, Any]) -> int:
-    """Conditions in a filter, nested filters' own conditions counted in."""
-    total = 0
+def _leaves(raw: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    """(key prefix, condition) for every condition of a filter that is not a filter itself:
+    filter conditions are walked into, and nested ones with their key as `key[]` prefix."""
     for condition in _conditions(raw):
         if not isinstance(condition, dict):
             continue
         nested = condition.get("nested")
         if isinstance(nested, dict) and isinstance(nested.get("filter"), dict):
-            total += conditions_count(nested["filter"])
+            yield from _leaves(nested["filter"], _join(prefix, f"{nested.get('key')}[]"))
         elif any(clause in condition for clause in (*_FILTER_CLAUSES, "min_should")):
-            total += conditions_count(condition)
+            yield from _leaves(condition, prefix)
         else:
-            total += 1
-    return total
+            yield prefix, condition
+
+
+def conditions_count(raw: dict[str, Any]) -> int:
+    """Conditions in a filter, nested filters' own conditions counted in."""
+    return sum(1 for _ in _leaves(raw))
 
 
 def max_condition_size(raw: dict[str, Any]) -> int:
     """The largest input of one condition: values of `any`/`except`, ids of `has_id`, points of
     a polygon."""
-    largest = 0
-    for condition in _conditions(raw):
-        if not isinstance(condition, dict):
-            continue
-        nested = condition.get("nested")
-        if isinstance(nested, dict) and isinstance(nested.get("filter"), dict):
-            largest = max(largest, max_condition_size(nested["filter"]))
-            continue
-        if any(clause in condition for clause in (*_FILTER_CLAUSES, "min_should")):
-            largest = max(largest, max_condition_size(condition))
-            continue
-        largest = max(largest, _condition_size(condition))
-    return largest
+    return max((_condition_size(condition) for _, condition in _leaves(raw)), default=0)
 
 
 def _condition_size(condition: dict[str, Any]) -> int:
@@ -432,33 +423,21 @@ def _condition_size(condition: dict[str, Any]) -> int:
     return 1
 
 
-def unindexed_key(schema: dict[str, Any], raw: dict[str, Any], prefix: str = "") -> tuple[str, list[str]] | None:
+def unindexed_key(schema: dict[str, Any], raw: dict[str, Any]) -> tuple[str, list[str]] | None:
     """The first payload key of a filter whose condition no index of the collection answers,
     with the index types that would (sorted), or None."""
-    for condition in _conditions(raw):
-        if not isinstance(condition, dict):
-            continue
-        nested = condition.get("nested")
-        if isinstance(nested, dict) and isinstance(nested.get("filter"), dict):
-            found = unindexed_key(schema, nested["filter"], _join(prefix, f"{nested.get('key')}[]"))
-        elif any(clause in condition for clause in (*_FILTER_CLAUSES, "min_should")):
-            found = unindexed_key(schema, condition, prefix)
-        else:
-            found = _unindexed_condition(schema, condition, prefix)
+    for prefix, condition in _leaves(raw):
+        found = _unindexed_condition(schema, condition, prefix)
         if found is not None:
             return found
     return None
 
 
 def _filter_keys(raw: dict[str, Any]) -> Iterator[str]:
-    """The payload keys a filter's conditions name, top level and nested filters alike."""
-    for condition in _conditions(raw):
-        if not isinstance(condition, dict):
-            continue
-        if any(clause in condition for clause in (*_FILTER_CLAUSES, "min_should")):
-            yield from _filter_keys(condition)
-        elif isinstance(condition.get("key"), str):
-            yield condition["key"]
+    """The payload keys a filter's conditions name (nested ones by their full path)."""
+    for prefix, condition in _leaves(raw):
+        if isinstance(condition.get("key"), str):
+            yield _join(prefix, condition["key"])
 
 
 def _is_tenant(field_schema: Any) -> bool:
