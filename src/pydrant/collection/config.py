@@ -185,6 +185,10 @@ class CollectionConfig:
         return copy.deepcopy(self.raw)
 
     # -- lookups --------------------------------------------------------------------------
+    def hnsw_for(self, spec: VectorSpec) -> dict[str, Any]:
+        """The collection's hnsw_config with the vector's own settings over it."""
+        return {**self.raw.get("hnsw_config", {}), **(spec.params.get("hnsw_config") or {})}
+
     def vector(self, name: str) -> VectorSpec:
         spec = self.vectors.get(name) or self.sparse.get(name)
         if spec is None:

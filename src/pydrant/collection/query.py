@@ -30,7 +30,10 @@ from pydrant.collection.search import (
 from pydrant.errors import BadInput, NotFound, ValidationFailed
 from pydrant.models.ids import PointId, id_sort_key, parse_point_id
 from pydrant.models.query import (
+    DEFAULT_GROUP_SIZE,
     DEFAULT_LIMIT,
+    DEFAULT_MATRIX_LIMIT,
+    DEFAULT_MATRIX_SAMPLE,
     Context,
     Discover,
     Formula,
@@ -537,7 +540,7 @@ def query_groups(collection: Collection, raw: Any, resolver: Resolver) -> dict[s
     if not body.group_by:
         raise ValidationFailed("group_by: must not be empty")
     path = checked_path(body.group_by, "group_by")
-    group_size = body.group_size or 3
+    group_size = body.group_size or DEFAULT_GROUP_SIZE
     n_groups = body.limit or DEFAULT_LIMIT
     res, projection = prepare(collection, body, resolver)
     if collection.config.strict is not None:
@@ -621,7 +624,7 @@ def search_matrix(collection: Collection, raw: Any) -> tuple[list[PointId], list
     from pydrant.models.query import SearchMatrixBody
 
     body: SearchMatrixBody = decode_model(raw, SearchMatrixBody)
-    sample, limit = body.sample or 10, body.limit or 3
+    sample, limit = body.sample or DEFAULT_MATRIX_SAMPLE, body.limit or DEFAULT_MATRIX_LIMIT
     using = body.using if body.using is not None else DEFAULT_VECTOR
     spec = _spec(collection, QueryNode(None, using, None, limit, None, {}, None))
     compiled = compile_filter(body.filter, "filter")

@@ -46,8 +46,7 @@ class Scorer(Protocol):
 
 def full_scan_vectors(config: CollectionConfig, spec: VectorSpec) -> int:
     """full_scan_threshold (KB; vector-level setting wins) as a number of dense vectors."""
-    hnsw = {**config.raw.get("hnsw_config", {}), **(spec.params.get("hnsw_config") or {})}
-    kb = int(hnsw.get("full_scan_threshold", 10000))
+    kb = int(config.hnsw_for(spec).get("full_scan_threshold", 10000))
     return kb * 1024 // max(1, spec.size * 4)
 
 

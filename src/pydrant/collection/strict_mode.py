@@ -26,6 +26,7 @@ import numpy as np
 
 from pydrant.collection.rate_limit import TokenBucket
 from pydrant.errors import StrictModeViolation
+from pydrant.models.query import DEFAULT_GROUP_SIZE, DEFAULT_LIMIT, DEFAULT_MATRIX_LIMIT, DEFAULT_MATRIX_SAMPLE
 from pydrant.segment.payload_index.factory import parse_field_schema
 
 if TYPE_CHECKING:
@@ -50,11 +51,6 @@ _SCHEMA_OF_NEED = {
 }
 _ANY_INDEX = tuple(_SCHEMA_OF_NEED)
 _FILTER_CLAUSES = ("must", "should", "must_not")
-# Qdrant's defaults where a request leaves a size out.
-DEFAULT_LIMIT = 10
-DEFAULT_GROUP_SIZE = 3
-DEFAULT_MATRIX_SAMPLE = 10
-DEFAULT_MATRIX_LIMIT = 3
 
 
 def _count(value: Any, default: int) -> int:
@@ -168,7 +164,7 @@ class StrictMode:
         spec = collection.config.vectors.get(name)
         if spec is None:
             return  # sparse vectors are always indexed; an unknown name fails elsewhere
-        hnsw = {**collection.config.raw.get("hnsw_config", {}), **(spec.params.get("hnsw_config") or {})}
+        hnsw = collection.config.hnsw_for(spec)
         m = hnsw.get("m", 16)
         if m is None or m > 0:
             return

@@ -11,6 +11,9 @@ from pydrant.models.points import Body
 
 PositiveInt = Annotated[int, Meta(ge=1)]
 DEFAULT_LIMIT = 10  # Qdrant's limit when a query or prefetch names none
+DEFAULT_GROUP_SIZE = 3  # points per group of a groups query
+DEFAULT_MATRIX_SAMPLE = 10  # points a distance matrix samples
+DEFAULT_MATRIX_LIMIT = 3  # neighbours per sampled point
 
 
 class SearchParamsBody(Body):

@@ -13,6 +13,7 @@ from pydrant.collection.convert import decode_json
 from pydrant.errors import BadInput, MalformedJson, NotFound, PydrantError
 from pydrant.models.ids import parse_path_point_id, parse_point_id
 from pydrant.models.points import CountBody, FacetBody, RetrieveBody, ScrollBody, check_min
+from pydrant.models.query import DEFAULT_LIMIT
 from pydrant.segment.filtering.compile import compile_filter
 
 
@@ -80,17 +81,18 @@ def scroll_points(ctx: RequestContext) -> Any:
     request: ScrollBody = decode_model(ctx.json_object(), ScrollBody)
     check_min(request.limit, "limit")
     compiled = compile_filter(request.filter, "filter")
+    limit = request.limit or DEFAULT_LIMIT
     if collection.config.strict is not None:
-        collection.config.strict.listing(collection, request.limit or 10, request.filter)
+        collection.config.strict.listing(collection, limit, request.filter)
     if request.order_by is not None:
         from pydrant.collection.order_by import scroll_ordered
 
         if request.offset is not None:
             raise BadInput("Cannot use an `offset` when using `order_by`. The alternative for paging is to use `order_by.start_from` and a filter to exclude the IDs that you've already seen for the `order_by.start_from` value")
-        points = scroll_ordered(collection, compiled, request.order_by, request.limit or 10, request.with_payload, request.with_vector)
+        points = scroll_ordered(collection, compiled, request.order_by, limit, request.with_payload, request.with_vector)
         return {"points": points, "next_page_offset": None}
     offset = None if request.offset is None else parse_point_id(request.offset, "offset")
-    points, next_offset = read.scroll(collection, compiled, offset, request.limit or 10, request.with_payload, request.with_vector)
+    points, next_offset = read.scroll(collection, compiled, offset, limit, request.with_payload, request.with_vector)
     return {"points": points, "next_page_offset": next_offset}
 
 
@@ -183,6 +185,7 @@ def facet(ctx: RequestContext) -> Any:
     request: FacetBody = decode_model(ctx.json_object(), FacetBody)
     check_min(request.limit, "limit")
     compiled = compile_filter(request.filter, "filter")
+    limit = request.limit or DEFAULT_LIMIT
     if collection.config.strict is not None:
-        collection.config.strict.listing(collection, request.limit or 10, request.filter)
-    return {"hits": read.facet(collection, request.key, compiled, request.limit or 10)}
+        collection.config.strict.listing(collection, limit, request.filter)
+    return {"hits": read.facet(collection, request.key, compiled, limit)}
