@@ -53,6 +53,9 @@ RED = {"key": "color", "match": {"value": "red"}}
         ({"must": [{"key": "color", "match": {"any": ["black", "yellow"]}}]}, []),
         ({"must": [{"key": "color", "match": {"except": ["black", "yellow"]}}]}, [1, 2, 3, 4, 5, 6]),
         ({"must": [{"key": "color", "match": {"except": ["green", "blue"]}}]}, [2, 4]),
+        # Repeated values are accepted (Qdrant reads the list into a set) and count once.
+        ({"must": [{"key": "color", "match": {"any": ["red", "red", "blue"]}}]}, [2, 3, 4, 6]),
+        ({"must": [{"key": "color", "match": {"except": ["green", "blue", "green"]}}]}, [2, 4]),
         ({"min_should": {"conditions": [LONDON, RED, {"key": "color", "match": {"value": "green"}}], "min_count": 2}}, [1, 2]),
         ({"must": [{"has_id": [1, 3, 5, 7, 9, 11]}]}, [1, 3, 5]),
         ({"should": []}, [1, 2, 3, 4, 5, 6]),

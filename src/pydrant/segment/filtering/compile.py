@@ -183,7 +183,9 @@ def _match(key: str, p: Any, raw: object, where: str) -> m.Condition:
     else:
         raise MalformedJson(f"{at}: expected an array of strings or of 64-bit integers, not a mix")
     if len(set(values)) != len(values):
-        raise ValidationFailed(f"{at}: values must be unique")
+        # Qdrant reads these lists into sets: repeated values are accepted and count once
+        # (the contract's uniqueItems is not enforced).
+        values = tuple(dict.fromkeys(values))
     return m.MatchAny(key, p, values) if kind == "any" else m.MatchExcept(key, p, values)
 
 
