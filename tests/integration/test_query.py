@@ -327,6 +327,26 @@ def test_recommend_sparse_and_multi(rest: RestClient, local: QdrantClient, mixed
             assert_same(ours, theirs)
 
 
+def test_idf_corpus_statistics(rest: RestClient, local: QdrantClient, mixed: str) -> None:
+    """params.idf: IDF over the points matching a corpus filter, or collection-wide ("global")."""
+    sparse_q = {"indices": [1, 7, 30, 44], "values": [0.5, 1.0, 0.3, 0.9]}
+    corpora = [{"must": [{"key": "group", "match": {"value": 2}}]},
+               {"must": [{"key": "group", "match": {"value": 99}}]},  # matches nothing
+               {"must_not": [{"key": "group", "match": {"any": [0, 1]}}]}]
+    for corpus in corpora:
+        params = models.SearchParams(idf=models.IdfCorpusParams(corpus=models.Filter(**corpus)))
+        ours = query(rest, mixed, {"query": sparse_q, "using": "bm", "limit": 8, "params": {"idf": {"corpus": corpus}}})
+        theirs = local.query_points(mixed, query=models.SparseVector(**sparse_q), using="bm", limit=8, search_params=params).points
+        assert_same(ours, theirs)
+    everywhere = query(rest, mixed, {"query": sparse_q, "using": "bm", "limit": 8})
+    assert query(rest, mixed, {"query": sparse_q, "using": "bm", "limit": 8, "params": {"idf": "global"}}) == everywhere
+    narrowed = query(rest, mixed, {"query": sparse_q, "using": "bm", "limit": 8, "params": {"idf": {"corpus": corpora[0]}}})
+    assert [p["score"] for p in narrowed] != [p["score"] for p in everywhere]
+    for bad in ({"corpus": {"must": [{"key": "group", "match": {"nope": 1}}]}}, "local", {"filter": {}}):
+        rest.error("POST", f"/collections/{mixed}/points/query", 400,
+                   json={"query": sparse_q, "using": "bm", "params": {"idf": bad}})
+
+
 @pytest.mark.parametrize("dense", ["Dot"], indirect=True)  # one distance is enough here
 def test_lookup_from(rest: RestClient, local: QdrantClient, mixed: str, dense: Any) -> None:
     name, vectors, distance = dense

@@ -356,7 +356,7 @@ class Executor:
         scorer: Any
         if res.kind == "nearest":
             query = res.vectors["query"]
-            stats = self._idf(spec, query[0]) if spec.kind == "sparse" else None
+            stats = self._idf(spec, query[0], node.params.get("idf_corpus")) if spec.kind == "sparse" else None
             full_scan = full_scan_vectors(self.collection.config, spec) if spec.kind == "dense" else 0
             scorer = NearestScorer(spec, query, node.params, full_scan, stats)
             mmr = node.query.mmr if isinstance(node.query, Nearest) else None
@@ -368,15 +368,16 @@ class Executor:
                 return mmr_rerank(spec, query, found, mmr.diversity, k)
         else:
             sparse_params = None
-            if spec.kind == "sparse" and spec.params.get("modifier", "none") in ("idf", "Idf", "IDF"):
-                sparse_params = lambda vec: {"idf_stats": sparse_idf_stats(self.segments, spec.name, vec[0])}  # noqa: E731
+            if spec.kind == "sparse" and str(spec.params.get("modifier") or "none").lower() == "idf":
+                corpus = node.params.get("idf_corpus")
+                sparse_params = lambda vec: {"idf_stats": sparse_idf_stats(self.segments, spec.name, vec[0], corpus)}  # noqa: E731
             scorer = ExampleScorer(spec, res.kind, res.vectors, sparse_params)
         return search_segments(self.segments, spec.name, scorer, compiled, k, node.score_threshold, restrict)
 
-    def _idf(self, spec: VectorSpec, indices: np.ndarray) -> Any:
+    def _idf(self, spec: VectorSpec, indices: np.ndarray, corpus: Any) -> Any:
         if str(spec.params.get("modifier") or "none").lower() != "idf":
             return None
-        return sparse_idf_stats(self.segments, spec.name, indices)
+        return sparse_idf_stats(self.segments, spec.name, indices, corpus)
 
     def _matching(self, compiled: Any, restrict: dict[int, np.ndarray] | None) -> list[tuple[Any, np.ndarray]]:
         from pydrant.collection.search import candidates_in

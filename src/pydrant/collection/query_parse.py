@@ -43,7 +43,7 @@ def parse_node(body: PrefetchBody, where: str, default_limit: int = DEFAULT_LIMI
         filter=body.filter,
         limit=body.limit if body.limit is not None else default_limit,
         score_threshold=body.score_threshold,
-        params=_params(body),
+        params=_params(body, where),
         lookup_from=body.lookup_from,
         where=where,
     )
@@ -87,10 +87,26 @@ def _mmr(raw: Any, where: str) -> Mmr | None:
     return Mmr(DEFAULT_DIVERSITY if diversity is None else float(diversity), limit)
 
 
-def _params(body: PrefetchBody) -> dict[str, Any]:
+def _params(body: PrefetchBody, where: str) -> dict[str, Any]:
     if body.params is None:
         return {}
-    return {"hnsw_ef": body.params.hnsw_ef, "exact": body.params.exact}
+    params = {"hnsw_ef": body.params.hnsw_ef, "exact": body.params.exact}
+    corpus = idf_corpus(body.params.idf, f"{where}params.idf")
+    if corpus is not None:
+        params["idf_corpus"] = corpus
+    return params
+
+
+def idf_corpus(raw: Any, where: str) -> Any:
+    """The compiled corpus filter of `params.idf` (IDF statistics over the points it matches),
+    or None for collection-wide statistics (absent, null or "global")."""
+    if raw is None or raw == "global":
+        return None
+    if not isinstance(raw, dict) or "corpus" not in raw:
+        raise MalformedJson(f'{where}: expected "global" or an object with a "corpus" filter')
+    corpus = compile_filter(raw["corpus"], f"{where}.corpus")
+    # A null corpus filter selects every point: collection-wide statistics again.
+    return corpus
 
 
 def parse_query(raw: Any, where: str) -> QueryForm | None:

@@ -322,8 +322,9 @@ def merge_hits(hits: list[Hit], k: int, higher: bool) -> list[Hit]:
     return out
 
 
-def sparse_idf_stats(segments: Sequence[Segment], name: str, indices: Any) -> tuple[int, np.ndarray]:
-    """Collection-wide (points with this vector, document frequency per index) for IDF."""
+def sparse_idf_stats(segments: Sequence[Segment], name: str, indices: Any, corpus: Any = None) -> tuple[int, np.ndarray]:
+    """(points with this vector, document frequency per index) for IDF: collection-wide, or
+    over the live points matching the compiled `corpus` filter (`params.idf.corpus`)."""
     idx = np.asarray(indices, dtype=np.int64).reshape(-1)
     total_docs = 0
     total_df = np.zeros(idx.shape[0], dtype=np.int64)
@@ -331,7 +332,8 @@ def sparse_idf_stats(segments: Sequence[Segment], name: str, indices: Any) -> tu
         storage = segment.vectors.get(name)
         if storage is None:
             continue
-        n_docs, df = storage.idf_stats(idx)  # type: ignore[attr-defined]  # sparse storages only
+        allowed = None if corpus is None else evaluate(corpus, segment) & segment.tracker.live
+        n_docs, df = storage.idf_stats(idx, allowed)  # type: ignore[attr-defined]  # sparse storages only
         total_docs += int(n_docs)
         total_df += df
     return total_docs, total_df

@@ -80,6 +80,15 @@ def canonical_batch(vectors: list[Any]) -> list[SparseVector]:
     return [(idx[a:b], val[a:b]) for a, b in pairwise(bounds)]
 
 
+def _fitted(mask: np.ndarray, size: int) -> np.ndarray:
+    """A bool mask over offsets cut or padded (with False) to `size`."""
+    if mask.shape[0] >= size:
+        return mask[:size]
+    out = np.zeros(size, dtype=bool)
+    out[: mask.shape[0]] = mask
+    return out
+
+
 class SparseStorage(PresenceMask):
     """Sparse vectors of one name: a forward store per offset plus an inverted index.
 
@@ -214,27 +223,36 @@ class SparseStorage(PresenceMask):
 
     # -- IDF --------------------------------------------------------------------------
 
-    def idf_stats(self, indices: Any) -> tuple[int, np.ndarray]:
-        """(number of points holding this vector, document frequency of each of `indices`).
+    def idf_stats(self, indices: Any, allowed: np.ndarray | None = None) -> tuple[int, np.ndarray]:
+        """(number of points holding this vector, document frequency of each of `indices`),
+        counting only offsets where the bool mask `allowed` is set when one is given (an IDF
+        corpus filter).
 
         A collection with several segments sums these and passes the totals back to
         `search` as params["idf_stats"], so IDF is collection-wide as in Qdrant.
         """
         q = np.asarray(indices, dtype=np.int64).reshape(-1)
         df = np.zeros(q.shape[0], dtype=np.int64)
+        counted = ~self._stale
+        if allowed is not None:
+            counted = counted & _fitted(allowed, counted.shape[0])
         pos = np.searchsorted(self._dims, q)
         for i, (p, d) in enumerate(zip(pos.tolist(), q.tolist())):
             if p < self._dims.shape[0] and int(self._dims[p]) == d:
                 owners = self._owners[self._indptr[p] : self._indptr[p + 1]]
-                df[i] = int(np.count_nonzero(~self._stale[owners]))
+                df[i] = int(np.count_nonzero(counted[owners]))
         owners, dims, _ = self._delta_arrays()
+        if allowed is not None and dims.shape[0]:
+            dims = dims[_fitted(allowed, self._has.shape[0])[owners]]
         if dims.shape[0] and q.shape[0]:
             uniq, counts = np.unique(dims[np.isin(dims, q)], return_counts=True)
             if uniq.shape[0]:
                 at = np.searchsorted(uniq, q).clip(0, uniq.shape[0] - 1)
                 found = uniq[at] == q
                 df[found] += counts[at[found]]
-        return len(self), df
+        if allowed is None:
+            return len(self), df
+        return int(np.count_nonzero(self._has & _fitted(allowed, self._has.shape[0]))), df
 
     def _weights(self, raw_idx: np.ndarray, idx: np.ndarray, val: np.ndarray, params: dict[str, Any]) -> np.ndarray:
         """Query weights for canonical `idx`; with IDF, values times Qdrant's IDF.
