@@ -20,7 +20,7 @@ DISTANCES = ["Cosine", "Dot", "Euclid", "Manhattan"]
 
 
 def _payload(i: int) -> dict[str, Any]:
-    return {"n": i, "group": i % 7, "tag": ["a", "b", "c"][i % 3], "city": f"c{i % 5}"}
+    return {"n": i, "group": i % 7, "tag": ["a", "b", "c"][i % 3], "city": f"c{i % 5}", "neg": -1 - i % 3}
 
 
 def _rng_vectors(seed: int, n: int = N, dim: int = DIM) -> np.ndarray:
@@ -267,6 +267,11 @@ def test_groups_whose_lookup_finds_nothing_have_no_lookup_field(rest: RestClient
             assert g["lookup"] == {"id": g["id"], "payload": {"title": f"group {g['id']}"}}
         else:
             assert "lookup" not in g  # left out, as Qdrant does, not null
+    # Group ids that no point can have (words, negative numbers) get no lookup either.
+    for key in ("tag", "neg"):
+        groups = rest.ok("POST", f"/collections/{name}/points/query/groups", json={
+            "query": [0.5] * DIM, "group_by": key, "limit": 3, "with_lookup": lookup})["groups"]
+        assert groups and all("lookup" not in g for g in groups)
 
 
 # ---- sparse, multivector, named vectors, lookup_from -------------------------------------------
@@ -638,6 +643,10 @@ def test_order_by_and_sample(rest: RestClient, dense: Any) -> None:
     sampled = query(rest, name, {"query": {"sample": "random"}, "limit": 20, "filter": {"must": [{"key": "group", "match": {"value": 2}}]}})
     assert len(sampled) == 20 and len({p["id"] for p in sampled}) == 20
     assert all(p["id"] % 7 == 2 for p in sampled)
+    # As Qdrant, a sample of the collection (no prefetch) ignores `offset`: 6 match, 6 come back.
+    few = {"must": [{"key": "n", "range": {"lt": 6}}]}
+    sampled = query(rest, name, {"query": {"sample": "random"}, "limit": 20, "offset": 5, "filter": few})
+    assert sorted(p["id"] for p in sampled) == list(range(6))
 
 
 @pytest.mark.parametrize("dense", ["Cosine"], indirect=True)

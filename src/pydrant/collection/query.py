@@ -27,7 +27,7 @@ from pydrant.collection.search import (
     search_segments,
     sparse_idf_stats,
 )
-from pydrant.errors import BadInput, NotFound, ValidationFailed
+from pydrant.errors import BadInput, MalformedJson, NotFound, ValidationFailed
 from pydrant.models.ids import PointId, id_sort_key, parse_point_id
 from pydrant.models.query import (
     DEFAULT_GROUP_SIZE,
@@ -492,6 +492,8 @@ def query_points(collection: Collection, raw: Any, resolver: Resolver, where: st
     if strict is not None:
         strict.query(collection, raw)
     offset = body.offset or 0
+    if res.kind == "sample" and not res.node.prefetches:
+        offset = 0  # as Qdrant: a random sample of the collection has no pages to skip
     with collection.reading():
         if res.kind == "order_by":
             ordered = Executor(collection).ordered(res, None, res.node.limit + offset)[offset:]
@@ -607,8 +609,8 @@ def _add_lookups(groups: list[dict[str, Any]], body: QueryGroupsBody, resolver: 
     for group in groups:
         try:
             point_id = parse_point_id(group["id"], "group id")
-        except ValidationFailed:
-            continue  # no point can have this id: no `lookup` (Qdrant leaves the field out)
+        except (ValidationFailed, MalformedJson):
+            continue  # no point can have this id (a word, a negative number): no `lookup` (Qdrant leaves the field out)
         records = retrieve(target, [point_id], with_payload, with_vectors)
         if records:
             group["lookup"] = records[0]
