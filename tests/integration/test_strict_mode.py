@@ -242,6 +242,36 @@ def test_rate_limits(rest: RestClient, coll: str) -> None:
     rest.ok("POST", f"/collections/{coll}/points/scroll", json={"filter": two_conditions})
 
 
+def test_a_batch_is_charged_as_one_read(rest: RestClient, coll: str) -> None:
+    """A query batch costs the sum of its searches, taken at once before any of them runs: a
+    batch larger than the limit is refused without spending tokens, and Retry-After is the
+    wait for the whole batch."""
+    strict(rest, coll, enabled=True, read_rate_limit=2)
+    search = {"query": [1.0, 0, 0, 0], "limit": 1}
+    resp = rest.post(f"/collections/{coll}/points/query/batch", json={"searches": [search] * 3})
+    assert resp.status_code == 429 and "request larger than rate limiter capacity" in resp.json()["status"]["error"]
+    assert len(rest.ok("POST", f"/collections/{coll}/points/query/batch", json={"searches": [search] * 2})) == 2
+    resp = rest.post(f"/collections/{coll}/points/query/batch", json={"searches": [search] * 2})
+    assert resp.status_code == 429 and "Operation requires 2 tokens but only 0.0 were available" in resp.json()["status"]["error"]
+    assert 55 <= int(resp.headers["retry-after"]) <= 60  # two tokens at two a minute
+
+
+def test_grpc_rate_limit_carries_retry_after(server: Any, rest: RestClient, coll: str) -> None:
+    from helpers.server import HOST
+    from qdrant_client.common.client_exceptions import ResourceExhaustedResponse
+
+    strict(rest, coll, enabled=True, read_rate_limit=1)
+    grpc_client = QdrantClient(host=HOST, port=server.port, grpc_port=server.grpc_port, prefer_grpc=True,
+                               check_compatibility=False, timeout=30)
+    try:
+        grpc_client.count(coll)
+        with pytest.raises(ResourceExhaustedResponse) as raised:
+            grpc_client.count(coll)
+        assert 55 <= raised.value.retry_after_s <= 60
+    finally:
+        grpc_client.close()
+
+
 def test_without_exact_search_a_vector_search_needs_a_graph(rest: RestClient, collection_name: str) -> None:
     rest.ok("PUT", f"/collections/{collection_name}", json={
         "vectors": {"size": 2, "distance": "Dot"}, "hnsw_config": {"m": 0, "payload_m": 16}})

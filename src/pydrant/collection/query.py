@@ -27,6 +27,7 @@ from pydrant.collection.search import (
     search_segments,
     sparse_idf_stats,
 )
+from pydrant.collection.strict_mode import query_cost
 from pydrant.errors import BadInput, MalformedJson, NotFound, ValidationFailed
 from pydrant.models.ids import PointId, id_sort_key, parse_point_id
 from pydrant.models.query import (
@@ -487,13 +488,23 @@ def query_points(collection: Collection, raw: Any, resolver: Resolver, where: st
         plain = plain_answer(collection, raw)
         if plain is not None:
             return plain
-    body: QueryBody = decode_model(raw, QueryBody, f"$.{where.rstrip('.')}" if where else "")
-    res, projection = prepare(collection, body, resolver, where)
+    prepared = _prepared_query(collection, raw, resolver, where)
     if strict is not None:
         strict.query(collection, raw)
+    return _run_query(collection, *prepared)
+
+
+def _prepared_query(collection: Collection, raw: Any, resolver: Resolver, where: str) -> tuple[Resolved, Projection, int]:
+    """A query body parsed and resolved: (tree, projection, offset)."""
+    body: QueryBody = decode_model(raw, QueryBody, f"$.{where.rstrip('.')}" if where else "")
+    res, projection = prepare(collection, body, resolver, where)
     offset = body.offset or 0
     if res.kind == "sample" and not res.node.prefetches:
         offset = 0  # as Qdrant: a random sample of the collection has no pages to skip
+    return res, projection, offset
+
+
+def _run_query(collection: Collection, res: Resolved, projection: Projection, offset: int) -> dict[str, Any]:
     with collection.reading():
         if res.kind == "order_by":
             ordered = Executor(collection).ordered(res, None, res.node.limit + offset)[offset:]
@@ -503,9 +514,18 @@ def query_points(collection: Collection, raw: Any, resolver: Resolver, where: st
 
 
 def query_batch(collection: Collection, searches: list[Any], resolver: Resolver) -> list[dict[str, Any]]:
-    if collection.config.strict is not None:
-        collection.config.strict.search_batch(len(searches))
-    return [query_points(collection, raw, resolver, f"searches[{i}].") for i, raw in enumerate(searches)]
+    strict = collection.config.strict
+    if strict is None:
+        return [query_points(collection, raw, resolver, f"searches[{i}].") for i, raw in enumerate(searches)]
+    # Under strict mode every entry is checked, then the batch is charged as one read, before
+    # any runs: a refused batch neither runs part of itself nor spends tokens.
+    strict.search_batch(len(searches))
+    prepared = []
+    for i, raw in enumerate(searches):
+        prepared.append(_prepared_query(collection, raw, resolver, f"searches[{i}]."))
+        strict.query(collection, raw, charge=False)
+    strict.charge_read(collection, sum(query_cost(raw) for raw in searches))
+    return [_run_query(collection, *entry) for entry in prepared]
 
 
 def _ordered_points(projection: Projection, ordered: list[tuple[Any, Segment, int]]) -> list[dict[str, Any]]:

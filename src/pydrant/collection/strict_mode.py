@@ -111,11 +111,13 @@ class StrictMode:
         bucket.take(cost, kind)
 
     # -- reads -------------------------------------------------------------------------------
-    def query(self, collection: Collection, raw: dict[str, Any]) -> None:
-        """A query (or one entry of a batch): limit, filter, params, formula, prefetches."""
+    def query(self, collection: Collection, raw: dict[str, Any], charge: bool = True) -> None:
+        """A query (or one entry of a batch, which its batch charges): limit, filter, params,
+        formula, prefetches."""
         self.limit(_count(raw.get("limit"), DEFAULT_LIMIT))
         self._query_node(collection, raw)
-        self.charge_read(collection, query_cost(raw))
+        if charge:
+            self.charge_read(collection, query_cost(raw))
 
     def groups(self, collection: Collection, raw: dict[str, Any]) -> None:
         """A grouped query: it reads up to `limit` groups of `group_size` points."""

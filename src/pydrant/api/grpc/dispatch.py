@@ -14,7 +14,7 @@ from google.protobuf.message import Message
 
 from pydrant.api.grpc.rest_call import Rpc
 from pydrant.api.grpc.status import code_for
-from pydrant.errors import PydrantError
+from pydrant.errors import PydrantError, RateLimited
 from pydrant.service.toc import TableOfContents
 
 log = logging.getLogger("pydrant.grpc")
@@ -48,6 +48,10 @@ class Dispatcher:
                 return await asyncio.get_running_loop().run_in_executor(self.pool, rpc.run, self.toc, request)
             except PydrantError as exc:
                 code, message = code_for(exc), exc.message
+                if isinstance(exc, RateLimited) and exc.retry_after is not None:
+                    # As Qdrant: clients read the wait from this trailer (qdrant-client raises
+                    # ResourceExhaustedResponse with it).
+                    context.set_trailing_metadata((("retry-after", str(exc.retry_after)),))
             except RecursionError:  # a filter or payload nested past what recursive code can walk
                 code = grpc.StatusCode.INVALID_ARGUMENT
                 message = "Format error in gRPC request: recursion limit exceeded: the request (a filter or a payload) nests too deeply"
