@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import uuid
 from typing import Any, Callable, Iterator
 
@@ -220,6 +221,24 @@ def test_payload_writes(g: QdrantClient, r: QdrantClient, coll: str) -> None:
     assert payload(2) == {}
     g.clear_payload(coll, points_selector=models.FilterSelector(filter=RED), wait=True)
     assert payload(5) == {} and payload(1) == {}
+
+
+def test_non_finite_payload_numbers_are_refused(g: QdrantClient, r: QdrantClient, coll: str) -> None:
+    """A gRPC double can be NaN or infinite, a JSON number cannot: refused (as Qdrant), not
+    stored as the strings "NaN" / "Infinity". Those strings as strings are kept."""
+    before = r.retrieve(coll, [1])[0].payload
+    writes = [
+        lambda: g.upsert(coll, [models.PointStruct(id=1, vector={"d": [1.0, 0, 0, 0]}, payload={"x": math.nan})], wait=True),
+        lambda: g.set_payload(coll, {"deep": {"x": [1, -math.inf]}}, points=[1], wait=True),
+        lambda: g.batch_update_points(coll, [models.SetPayloadOperation(set_payload=models.SetPayload(
+            payload={"x": math.inf}, points=[1]))], wait=True),
+    ]
+    for write in writes:
+        error = rpc_error(write)
+        assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and "cannot convert to json number" in error.details()
+    assert r.retrieve(coll, [1])[0].payload == before
+    g.set_payload(coll, {"s": "NaN", "t": "-Infinity", "f": 1.5}, points=[1], wait=True)
+    assert {k: r.retrieve(coll, [1])[0].payload[k] for k in "stf"} == {"s": "NaN", "t": "-Infinity", "f": 1.5}
 
 
 def test_payload_index_and_facet(g: QdrantClient, r: QdrantClient, coll: str) -> None:

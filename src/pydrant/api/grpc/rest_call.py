@@ -4,6 +4,7 @@ becomes the gRPC response."""
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -71,14 +72,43 @@ def query_params(request: Any) -> dict[str, str]:
     return out
 
 
-def json_body(model: pydantic.BaseModel) -> bytes:
+def json_body(model: pydantic.BaseModel, request: Message | None = None) -> bytes:
     """A REST request model as the JSON the REST API takes: unset (None) fields left out (the
-    converters fill every absent optional with None), aliases such as `except` used."""
-    return model.model_dump_json(by_alias=True, exclude_none=True).encode()
+    converters fill every absent optional with None), aliases such as `except` used.
+
+    JSON has no NaN or infinity, which a gRPC payload double can hold: the converters turn
+    them into the strings "NaN" / "Infinity", which a payload would keep. Qdrant refuses them
+    ("cannot convert to json number"), and so does this; the request is only walked when the
+    body holds such a string at all."""
+    body = model.model_dump_json(by_alias=True, exclude_none=True).encode()
+    if request is not None and (b'"NaN"' in body or b'Infinity"' in body) and _holds_non_finite(request):
+        raise MalformedJson("payload: cannot convert to json number: NaN and infinities have no JSON form")
+    return body
+
+
+_VALUE = "qdrant.Value"  # the gRPC payload value (a JSON value)
+
+
+def _holds_non_finite(message: Message) -> bool:
+    """Whether a payload value anywhere in `message` is a NaN or infinite double."""
+    if message.DESCRIPTOR.full_name == _VALUE and message.WhichOneof("kind") == "double_value":
+        return not math.isfinite(message.double_value)  # type: ignore[attr-defined]
+    for field_descriptor, value in message.ListFields():
+        if field_descriptor.message_type is None:
+            continue
+        if isinstance(value, Message):
+            items = [value]
+        elif field_descriptor.message_type.GetOptions().map_entry:
+            items = list(value.values())
+        else:  # a repeated field
+            items = list(value)
+        if any(isinstance(item, Message) and _holds_non_finite(item) for item in items):
+            return True
+    return False
 
 
 def collection_call(request: Any, model: pydantic.BaseModel | None = None, **path: str) -> RestCall:
     """A call on `/collections/{collection_name}...` with the request's write parameters."""
-    body = b"" if model is None else json_body(model)
+    body = b"" if model is None else json_body(model, request)
     return RestCall({"collection_name": request.collection_name, **path}, body, query_params(request))
 
