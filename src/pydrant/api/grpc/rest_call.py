@@ -92,7 +92,7 @@ _VALUE = "qdrant.Value"  # the gRPC payload value (a JSON value)
 def _holds_non_finite(message: Message) -> bool:
     """Whether a payload value anywhere in `message` is a NaN or infinite double."""
     if message.DESCRIPTOR.full_name == _VALUE and message.WhichOneof("kind") == "double_value":
-        return not math.isfinite(message.double_value)  # type: ignore[attr-defined]
+        return not math.isfinite(message.double_value)
     for field_descriptor, value in message.ListFields():
         if field_descriptor.message_type is None:
             continue
