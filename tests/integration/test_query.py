@@ -627,7 +627,7 @@ def test_bad_requests(rest: RestClient, dense: Any, mixed: str) -> None:
     assert "inference" in rest.error("POST", path, 400, json={"query": {"text": "find me", "model": "bm25"}})
     rest.error("POST", "/collections/does_not_exist/points/query", 404, json={"query": [0.1] * DIM})
     assert "searches[1]" in rest.error("POST", f"{path}/batch", 400, json={"searches": [{"query": [0.1] * DIM}, {"query": [0.1]}]})
-    assert "`$.searches[0].limit`" in rest.error("POST", f"{path}/batch", 422, json={"searches": [{"query": [0.1] * DIM, "limit": 0}]})
+    assert "searches[0].limit: value 0 invalid, must be 1 or larger" in rest.error("POST", f"{path}/batch", 422, json={"searches": [{"query": [0.1] * DIM, "limit": 0}]})
 
 
 @pytest.mark.parametrize("dense", ["Cosine"], indirect=True)  # one distance is enough here

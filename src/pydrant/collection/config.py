@@ -66,16 +66,42 @@ def decode_model(raw: object, model: type[Any], where: str = "") -> Any:
         return msgspec.convert(raw, model)
     except msgspec.ValidationError as exc:
         message = str(exc)
-        if where:
-            message = message.replace("`$", f"`{where}", 1)
         # A broken bound or length is a validation error (422); a wrong type or a missing
         # field is a format error (400), as Qdrant splits its validator from serde.
         if is_constraint_error(message):
-            raise ValidationFailed(message) from None
+            raise ValidationFailed(bound_message(message, raw, where)) from None
+        if where:
+            message = message.replace("`$", f"`{where}", 1)
         raise MalformedJson(message) from None
 
 
 _CONSTRAINT = re.compile(r"Expected `[^`]*` (of length )?(>=|<=|>|<) |Expected `[^`]*` that (is|matches)|length")
+
+
+_BOUND = re.compile(r"^Expected `(?:int|float)` (>=|<=) (\S+) - at `\$((?:\.\w+|\[\d+\])*)`$")
+_STEP = re.compile(r"\.(\w+)|\[(\d+)\]")
+
+
+def bound_message(message: str, raw: Any, where: str = "") -> str:
+    """A msgspec numeric-bound error in Qdrant's validator wording, `limit: value 0 invalid,
+    must be 1 or larger`, naming the field by its path in the body (`raw`, below `where`).
+    Other constraint errors keep msgspec's wording, with `where` in the path."""
+    match = _BOUND.match(message)
+    if match is not None:
+        op, bound, path = match.groups()
+        value: Any = raw
+        for name, index in _STEP.findall(path):
+            if name and isinstance(value, dict) and name in value:
+                value = value[name]
+            elif index and isinstance(value, list) and int(index) < len(value):
+                value = value[int(index)]
+            else:
+                break
+        else:
+            field = (where.removeprefix("$").removeprefix(".") + path).removeprefix(".")
+            side = "larger" if op == ">=" else "smaller"
+            return f"{field}: value {value} invalid, must be {bound} or {side}"
+    return message.replace("`$", f"`{where}", 1) if where else message
 
 
 def is_constraint_error(message: str) -> bool:

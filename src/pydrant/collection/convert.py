@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterator, Sequence, Union
 import msgspec
 import numpy as np
 
-from pydrant.collection.config import DEFAULT_VECTOR, CollectionConfig, VectorSpec, is_constraint_error
+from pydrant.collection.config import DEFAULT_VECTOR, CollectionConfig, VectorSpec, bound_message, is_constraint_error
 from pydrant.collection.operations import (
     DenseColumn,
     MultiColumn,
@@ -34,7 +34,7 @@ def decode_json(body: bytes, model: Any = Any) -> Any:
     except msgspec.ValidationError as exc:
         message = str(exc)
         if is_constraint_error(message):
-            raise ValidationFailed(message) from None
+            raise ValidationFailed(bound_message(message, _untyped(body))) from None
         raise MalformedJson(message) from None
     except msgspec.DecodeError as exc:
         raise MalformedJson(str(exc)) from None
@@ -42,6 +42,14 @@ def decode_json(body: bytes, model: Any = Any) -> Any:
         raise MalformedJson(f"invalid UTF-8 in a string: {exc.reason}") from None
     except RecursionError:
         raise MalformedJson("recursion limit exceeded: the body (a filter or a payload) nests too deeply") from None
+
+
+def _untyped(body: bytes) -> Any:
+    """The body as plain JSON values (it decoded once already: only its types were wrong)."""
+    try:
+        return msgspec.json.decode(body)
+    except (msgspec.DecodeError, RecursionError):
+        return None
 
 
 def parse_ids(raw: object, field: str) -> list[PointId]:
