@@ -200,6 +200,17 @@ def test_create_sparse_named_vector(rest: RestClient, collection_name: str) -> N
             json={"sparse": {"modifier": "idf"}})
     params = info(rest, collection_name)["config"]["params"]
     assert params["sparse_vectors"]["bm25"]["modifier"] == "idf"
+    # Deleting the last one leaves an empty map (as Qdrant and local mode), not no map.
+    rest.ok("DELETE", f"/collections/{collection_name}/vectors/bm25", params={"wait": "true"})
+    assert info(rest, collection_name)["config"]["params"]["sparse_vectors"] == {}
+
+
+def test_sparse_vectors_are_reported_only_once_given(rest: RestClient, collection_name: str) -> None:
+    create(rest, collection_name, {"vectors": {"size": 2, "distance": "Dot"}})
+    assert "sparse_vectors" not in info(rest, collection_name)["config"]["params"]
+    rest.ok("DELETE", f"/collections/{collection_name}")
+    create(rest, collection_name, {"vectors": {"size": 2, "distance": "Dot"}, "sparse_vectors": {}})
+    assert info(rest, collection_name)["config"]["params"]["sparse_vectors"] == {}
 
 
 def test_create_existing_named_vector_is_rejected(rest: RestClient, collection_name: str) -> None:

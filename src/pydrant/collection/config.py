@@ -193,6 +193,8 @@ class CollectionConfig:
             "vectors_single": single,
             "vectors": {n: {"kind": s.kind, "params": s.params} for n, s in dense.items()},
             "sparse_vectors": sparse,
+            # Qdrant reports `sparse_vectors` once the collection has had the map, even empty.
+            "sparse_declared": request.sparse_vectors not in (msgspec.UNSET, None),
             "params": {
                 key: getattr(request, key)
                 for key in ("shard_number", "replication_factor", "write_consistency_factor", "on_disk_payload")
@@ -243,7 +245,7 @@ class CollectionConfig:
         for key in ("read_fan_out_factor", "read_fan_out_delay_ms"):
             if key in self.raw["params"]:
                 params[key] = self.raw["params"][key]
-        if self.sparse:
+        if self.sparse or self.raw.get("sparse_declared"):
             params["sparse_vectors"] = {name: spec.params for name, spec in self.sparse.items()}
         report: dict[str, Any] = {
             "params": params,
@@ -307,6 +309,7 @@ class CollectionConfig:
         else:
             sparse = decode_model(body["sparse"] if body["sparse"] is not None else {}, SparseVectorParams, "$.sparse")
             raw["sparse_vectors"][name] = to_builtins(sparse)
+            raw["sparse_declared"] = True
         return CollectionConfig(raw)
 
     def without_vector(self, name: str) -> "CollectionConfig":
