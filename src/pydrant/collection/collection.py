@@ -179,10 +179,11 @@ class Collection:
         except BaseException:
             self._call_worker()  # it fails the records' waiters (it cannot make them durable either)
             raise
-        # A waiting writer applies its own records (and any before them) when nobody else is
-        # applying: two thread hand-offs less than leaving them to the worker. Otherwise, and
-        # for writers that do not wait, the worker is told they are durable.
-        if done is None or not self._apply_pending(op_ids[-1], blocking=False):
+        # A writer applies its own records (and any before them) when nobody else is applying:
+        # two thread hand-offs less than leaving them to the worker. A writer that does not
+        # wait does too, so a client's next request (typically a read after an upload) sees
+        # what it was told is acknowledged. Otherwise the worker is told they are durable.
+        if not self._apply_pending(op_ids[-1], blocking=False):
             self._call_worker()
         status = "acknowledged"
         if done is not None:
