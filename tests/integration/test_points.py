@@ -511,6 +511,17 @@ def test_wait_false_is_acknowledged_then_visible(rest: RestClient, dot3: str) ->
     assert {i: p["payload"] for i, p in got.items()} == {i: {"i": i} for i in range(50)}
 
 
+def test_an_acknowledged_upload_is_seen_by_the_next_read(client: Any, dot3: str) -> None:
+    """qdrant-client's uploads do not wait; a sequential client's next read still sees every
+    batch (each writer applies its own records when no other apply runs)."""
+    from qdrant_client import models
+
+    for round_ in range(3):
+        points = [models.PointStruct(id=round_ * 2000 + i, vector=[1.0, float(i), 0.5], payload={"i": i}) for i in range(2000)]
+        client.upload_points(dot3, points, batch_size=500)  # wait=False
+        assert client.count(dot3, exact=True).count == (round_ + 1) * 2000
+
+
 def test_default_wait_is_false(rest: RestClient, dot3: str) -> None:
     res = rest.ok("PUT", f"/collections/{dot3}/points", json={"points": [{"id": 1, "vector": [1.0, 2.0, 3.0]}]})
     assert res["status"] == "acknowledged"
