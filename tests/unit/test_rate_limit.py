@@ -41,3 +41,20 @@ def test_a_request_larger_than_the_capacity_can_never_pass() -> None:
         bucket.take(5, "Read")
     assert raised.value.retry_after is None
     bucket.take(4, "Read")  # the refused request took nothing
+
+
+def test_query_cost_counts_leaf_searches_as_qdrant_plans_them() -> None:
+    from pydrant.collection.strict_mode import query_cost
+
+    two = {"must": [{"key": "a", "match": {"value": 1}}, {"key": "b", "match": {"value": 2}}]}
+    assert query_cost({"query": [0.1, 0.2]}) == 1
+    assert query_cost({"query": [0.1, 0.2], "filter": two}) == 3
+    # A query over a prefetch is a rescoring of it: only the prefetch's search costs.
+    assert query_cost({"query": [0.1], "prefetch": {"query": [0.2], "limit": 5}}) == 1
+    # Fusion of two prefetches: two searches, each with the filter above it.
+    assert query_cost({"query": {"fusion": "rrf"}, "filter": two,
+                       "prefetch": [{"query": [0.1]}, {"query": [0.2], "filter": {"must": [two]}}]}) == 3 + 5
+    assert query_cost({"query": {"recommend": {"positive": [1, 2], "negative": [3]}}}) == 3
+    assert query_cost({"query": {"discover": {"target": 1, "context": [{"positive": 2, "negative": 3}]}}}) == 1
+    assert query_cost({"query": {"context": [{"positive": 2, "negative": 3}, {"positive": 4, "negative": 5}]}}) == 2
+    assert query_cost({"query": {"order_by": "n"}}) == 1  # a scroll

@@ -296,29 +296,32 @@ def _filter_cost(raw: Any) -> int:
     return conditions_count(raw) if isinstance(raw, dict) else 0
 
 
-def query_cost(node: dict[str, Any]) -> int:
-    """Read tokens of a query: per search (its query and prefetches) the vectors it scores
-    against (the examples of recommend / discover / context, else one), plus its filter's
-    conditions."""
-    cost = _search_cost(node.get("query")) + _filter_cost(node.get("filter"))
+def query_cost(node: dict[str, Any], inherited_conditions: int = 0) -> int:
+    """Read tokens of a query, as Qdrant plans it: each leaf (a node without prefetches) is one
+    search or scroll, costing its query's examples (positive + negative of recommend, pairs of
+    discover / context, else one) plus the conditions of its filter and of the filters above
+    it; the nodes that combine prefetches (fusion, rescoring, formula) cost nothing more."""
+    conditions = inherited_conditions + _filter_cost(node.get("filter"))
     prefetches = node.get("prefetch")
-    for prefetch in prefetches if isinstance(prefetches, list) else [prefetches]:
-        if isinstance(prefetch, dict):
-            cost += query_cost(prefetch)
-    return cost
+    children = [p for p in (prefetches if isinstance(prefetches, list) else [prefetches]) if isinstance(p, dict)]
+    if children:
+        return sum(query_cost(child, conditions) for child in children)
+    return _search_cost(node.get("query")) + conditions
 
 
 def _search_cost(query: Any) -> int:
     if isinstance(query, dict):
-        for kind in ("recommend", "discover", "context"):
-            inner = query.get(kind)
-            if isinstance(inner, dict):
-                examples = [*(inner.get("positive") or []), *(inner.get("negative") or [])]
-                pairs = inner.get("context") if kind == "discover" else inner.get("pairs")
-                examples += [side for pair in (pairs or []) if isinstance(pair, dict) for side in pair.values()]
-                return max(1, len(examples) + (kind == "discover"))
-            if kind == "context" and isinstance(inner, list):
-                return max(1, 2 * len(inner))
+        recommend = query.get("recommend")
+        if isinstance(recommend, dict):
+            return len(recommend.get("positive") or []) + len(recommend.get("negative") or [])
+        discover = query.get("discover")
+        if isinstance(discover, dict):
+            return len(discover.get("context") or [])
+        context = query.get("context")
+        if isinstance(context, list):
+            return len(context)
+        if isinstance(context, dict):  # a single pair
+            return 1
     return 1
 
 
