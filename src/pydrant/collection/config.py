@@ -59,6 +59,11 @@ class VectorSpec:
     def distance(self) -> str:
         return str(self.params["distance"]) if self.kind != "sparse" else "Dot"
 
+    @property
+    def uses_idf(self) -> bool:
+        """A sparse vector whose query weights are scaled by IDF (`modifier: idf`)."""
+        return self.kind == "sparse" and str(self.params.get("modifier") or "none").lower() == "idf"
+
 
 def decode_model(raw: object, model: type[Any], where: str = "") -> Any:
     """Convert decoded JSON into `model`, turning msgspec errors into Qdrant-style ones."""

@@ -357,7 +357,7 @@ class Executor:
         scorer: Any
         if res.kind == "nearest":
             query = res.vectors["query"]
-            stats = self._idf(spec, query[0], node.params.get("idf_corpus")) if spec.kind == "sparse" else None
+            stats = sparse_idf_stats(self.segments, spec.name, query[0], node.params.get("idf_corpus")) if spec.uses_idf else None
             full_scan = full_scan_vectors(self.collection.config, spec) if spec.kind == "dense" else 0
             scorer = NearestScorer(spec, query, node.params, full_scan, stats)
             mmr = node.query.mmr if isinstance(node.query, Nearest) else None
@@ -369,16 +369,11 @@ class Executor:
                 return mmr_rerank(spec, query, found, mmr.diversity, k)
         else:
             sparse_params = None
-            if spec.kind == "sparse" and str(spec.params.get("modifier") or "none").lower() == "idf":
+            if spec.uses_idf:
                 corpus = node.params.get("idf_corpus")
                 sparse_params = lambda vec: {"idf_stats": sparse_idf_stats(self.segments, spec.name, vec[0], corpus)}  # noqa: E731
             scorer = ExampleScorer(spec, res.kind, res.vectors, sparse_params)
         return search_segments(self.segments, spec.name, scorer, compiled, k, node.score_threshold, restrict)
-
-    def _idf(self, spec: VectorSpec, indices: np.ndarray, corpus: Any) -> Any:
-        if str(spec.params.get("modifier") or "none").lower() != "idf":
-            return None
-        return sparse_idf_stats(self.segments, spec.name, indices, corpus)
 
     def _matching(self, compiled: Any, restrict: dict[int, np.ndarray] | None) -> list[tuple[Any, np.ndarray]]:
         from pydrant.collection.search import candidates_in
@@ -674,7 +669,7 @@ def search_matrix(collection: Collection, raw: Any) -> tuple[list[PointId], list
                 if j != i:
                     restrict.setdefault(other.segment_id, []).append(other_offset)
             vector = _value(segment.vectors[using].get_json(np.asarray([offset]))[0], spec, "sample")
-            stats = sparse_idf_stats(segments, using, vector[0]) if spec.kind == "sparse" and str(spec.params.get("modifier") or "none").lower() == "idf" else None
+            stats = sparse_idf_stats(segments, using, vector[0]) if spec.uses_idf else None
             scorer = NearestScorer(spec, vector, {"exact": True}, 0, stats)
             rows.append(search_segments(segments, using, scorer, None, limit, None, {k: np.asarray(v) for k, v in restrict.items()}))
         return [p[0] for p in points], rows

@@ -91,22 +91,21 @@ def _params(body: PrefetchBody, where: str) -> dict[str, Any]:
     if body.params is None:
         return {}
     params = {"hnsw_ef": body.params.hnsw_ef, "exact": body.params.exact}
-    corpus = idf_corpus(body.params.idf, f"{where}params.idf")
+    corpus = _idf_corpus(body.params.idf, f"{where}params.idf")
     if corpus is not None:
         params["idf_corpus"] = corpus
     return params
 
 
-def idf_corpus(raw: Any, where: str) -> Any:
+def _idf_corpus(raw: Any, where: str) -> Any:
     """The compiled corpus filter of `params.idf` (IDF statistics over the points it matches),
-    or None for collection-wide statistics (absent, null or "global")."""
+    or None for collection-wide statistics (absent, null or "global"; a null corpus filter
+    selects every point too)."""
     if raw is None or raw == "global":
         return None
     if not isinstance(raw, dict) or "corpus" not in raw:
         raise MalformedJson(f'{where}: expected "global" or an object with a "corpus" filter')
-    corpus = compile_filter(raw["corpus"], f"{where}.corpus")
-    # A null corpus filter selects every point: collection-wide statistics again.
-    return corpus
+    return compile_filter(raw["corpus"], f"{where}.corpus")
 
 
 def parse_query(raw: Any, where: str) -> QueryForm | None:

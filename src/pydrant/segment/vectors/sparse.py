@@ -233,9 +233,8 @@ class SparseStorage(PresenceMask):
         """
         q = np.asarray(indices, dtype=np.int64).reshape(-1)
         df = np.zeros(q.shape[0], dtype=np.int64)
-        counted = ~self._stale
-        if allowed is not None:
-            counted = counted & _fitted(allowed, counted.shape[0])
+        allowed = None if allowed is None else _fitted(allowed, self._has.shape[0])
+        counted = ~self._stale if allowed is None else ~self._stale & allowed
         pos = np.searchsorted(self._dims, q)
         for i, (p, d) in enumerate(zip(pos.tolist(), q.tolist())):
             if p < self._dims.shape[0] and int(self._dims[p]) == d:
@@ -243,7 +242,7 @@ class SparseStorage(PresenceMask):
                 df[i] = int(np.count_nonzero(counted[owners]))
         owners, dims, _ = self._delta_arrays()
         if allowed is not None and dims.shape[0]:
-            dims = dims[_fitted(allowed, self._has.shape[0])[owners]]
+            dims = dims[allowed[owners]]
         if dims.shape[0] and q.shape[0]:
             uniq, counts = np.unique(dims[np.isin(dims, q)], return_counts=True)
             if uniq.shape[0]:
@@ -252,7 +251,7 @@ class SparseStorage(PresenceMask):
                 df[found] += counts[at[found]]
         if allowed is None:
             return len(self), df
-        return int(np.count_nonzero(self._has & _fitted(allowed, self._has.shape[0]))), df
+        return int(np.count_nonzero(self._has & allowed)), df
 
     def _weights(self, raw_idx: np.ndarray, idx: np.ndarray, val: np.ndarray, params: dict[str, Any]) -> np.ndarray:
         """Query weights for canonical `idx`; with IDF, values times Qdrant's IDF.
