@@ -108,6 +108,16 @@ def test_list_and_exists(rest: RestClient, collection_name: str) -> None:
     assert collection_name in names
 
 
+@pytest.mark.parametrize("name", ["\t", "name\twith\ttabs", "line\nbreak", "del\x7f"])
+def test_names_with_control_characters_are_refused(rest: RestClient, name: str) -> None:
+    from urllib.parse import quote
+
+    path = f"/collections/{quote(name)}"
+    assert "control characters" in rest.error("GET", f"{path}/exists", 422)
+    assert "control characters" in rest.error("PUT", path, 422, json={"vectors": {"size": 2, "distance": "Dot"}})
+    assert name not in {c["name"] for c in rest.ok("GET", "/collections")["collections"]}
+
+
 def test_delete_collection(rest: RestClient, collection_name: str) -> None:
     create(rest, collection_name, {"vectors": {"size": 2, "distance": "Dot"}})
     assert rest.ok("DELETE", f"/collections/{collection_name}") is True

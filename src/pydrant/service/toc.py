@@ -22,9 +22,10 @@ MAX_NAME_LENGTH = 255
 
 
 def check_collection_name(name: str, field: str = "collection_name") -> None:
-    if not name or len(name) > MAX_NAME_LENGTH or any(c in name for c in '/\\\0') or name in (".", ".."):
+    if (not name or len(name) > MAX_NAME_LENGTH or any(c in name for c in '/\\') or name in (".", "..")
+            or any(c < " " or "\x7f" <= c <= "\x9f" for c in name)):  # control characters, NUL included
         raise ValidationFailed(
-            f"{field}: collection name must be 1 to {MAX_NAME_LENGTH} characters without / \\ or NUL",
+            f"{field}: collection name must be 1 to {MAX_NAME_LENGTH} characters without / \\ or control characters",
             where="path parameters",
         )
 

@@ -32,7 +32,9 @@ def list_collections(ctx: RequestContext) -> Any:
 
 
 def collection_exists(ctx: RequestContext) -> Any:
-    return {"exists": ctx.toc.exists(ctx.path["collection_name"])}
+    name = ctx.path["collection_name"]
+    check_collection_name(name)  # as Qdrant: a name no collection can have is a 422, not `false`
+    return {"exists": ctx.toc.exists(name)}
 
 
 def collection_info(ctx: RequestContext) -> Any:
