@@ -124,7 +124,7 @@ def test_alias_to_missing_collection_is_404(rest: RestClient, collection_name: s
 def test_alias_named_like_a_collection_is_rejected(rest: RestClient, pair: tuple[str, str]) -> None:
     a, b = pair
     resp = rest.post("/collections/aliases", json={"actions": [{"create_alias": {"collection_name": a, "alias_name": b}}]})
-    assert 400 <= resp.status_code < 500
+    assert resp.status_code == 409
     assert resp.json()["status"]["error"] == f"Wrong input: Collection `{b}` already exists!"
     assert aliases_of(rest, a) == set()
 

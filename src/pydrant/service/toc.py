@@ -11,7 +11,7 @@ from typing import Any
 
 from pydrant.collection.collection import CONFIG_FILE, Collection
 from pydrant.collection.config import CollectionConfig
-from pydrant.errors import AlreadyExists, BadInput, NotFound, ValidationFailed
+from pydrant.errors import AlreadyExists, NotFound, ValidationFailed
 from pydrant.storage.atomic import read_json, write_atomic_json
 from pydrant.storage.fileio import DEFAULT_FILEIO, FileIO
 
@@ -121,8 +121,8 @@ class TableOfContents:
                     spec = action["create_alias"]
                     if spec["collection_name"] not in self.collections:
                         raise NotFound(f"Collection `{spec['collection_name']}` doesn't exist!")
-                    if spec["alias_name"] in self.collections:
-                        raise BadInput(f"Collection `{spec['alias_name']}` already exists!")
+                    if spec["alias_name"] in self.collections:  # 409, as a collection created twice
+                        raise AlreadyExists(f"Collection `{spec['alias_name']}` already exists!")
                     aliases[spec["alias_name"]] = spec["collection_name"]
                 elif "delete_alias" in action:
                     alias = action["delete_alias"]["alias_name"]
