@@ -63,6 +63,13 @@ class Unsupported(PydrantError):
         super().__init__(f"Not supported by pydrant: {message}")
 
 
+class NotAllowed(PydrantError):
+    """A cluster operation on a standalone node (HTTP 405, as Qdrant answers it)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"Method not allowed: {message}")
+
+
 class Timeout(PydrantError):
     """The operation did not finish within the requested timeout (HTTP 408)."""
 

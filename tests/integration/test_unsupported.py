@@ -31,3 +31,11 @@ def test_snapshot_endpoints_say_not_supported(rest: RestClient, collection_name:
     ]:
         message = rest.error(method, path, 400)
         assert "not supported" in message.lower(), (method, path, message)
+
+
+def test_cluster_operations_on_a_standalone_node_are_not_allowed(rest: RestClient) -> None:
+    """As Qdrant on a single node: 405, saying so, rather than a refusal as unsupported."""
+    for method, path in [("POST", "/cluster/recover"), ("DELETE", "/cluster/peer/1")]:
+        message = rest.error(method, path, 405)
+        assert "standalone mode" in message, (method, path, message)
+    assert rest.ok("GET", "/cluster")["status"] == "disabled"

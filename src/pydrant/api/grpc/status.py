@@ -13,6 +13,7 @@ CODE_BY_KIND: dict[type[errors.PydrantError], grpc.StatusCode] = {
     # REST answers 400 (its clients treat that as a clean refusal); gRPC has the exact code.
     errors.Unsupported: grpc.StatusCode.UNIMPLEMENTED,
     errors.NotFound: grpc.StatusCode.NOT_FOUND,  # REST 404
+    errors.NotAllowed: grpc.StatusCode.FAILED_PRECONDITION,  # REST 405
     errors.Timeout: grpc.StatusCode.DEADLINE_EXCEEDED,  # REST 408
     errors.AlreadyExists: grpc.StatusCode.ALREADY_EXISTS,  # REST 409
     errors.PayloadTooLarge: grpc.StatusCode.INVALID_ARGUMENT,  # REST 400

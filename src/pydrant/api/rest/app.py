@@ -13,6 +13,8 @@ from pydrant.service.toc import TableOfContents
 C = "/collections/{collection_name}"
 ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/cluster", svc.cluster),
+    ("POST", "/cluster/recover", svc.standalone_only),
+    ("DELETE", "/cluster/peer/{peer_id}", svc.standalone_only),
     ("GET", "/telemetry", svc.telemetry),
     ("GET", "/metrics", svc.metrics),
     ("GET", "/collections", col.list_collections),
@@ -57,6 +59,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
 INLINE_READS: set[Handler] = {
     svc.cluster,
     svc.unsupported,
+    svc.standalone_only,
     col.list_collections,
     col.collection_exists,
     col.collection_info,
@@ -98,8 +101,6 @@ UNSUPPORTED_PATHS: list[tuple[str, str]] = [
     ("GET", "/quotas"),
     ("PUT", "/quotas"),
     ("GET", "/cluster/telemetry"),
-    ("POST", "/cluster/recover"),
-    ("DELETE", "/cluster/peer/{peer_id}"),
     ("GET", "/snapshots"),
     ("POST", "/snapshots"),
     ("GET", "/snapshots/{snapshot_name}"),

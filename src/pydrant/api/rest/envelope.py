@@ -19,6 +19,7 @@ STATUS_BY_KIND: dict[type[errors.PydrantError], int] = {
     errors.MalformedJson: 400,
     errors.Unsupported: 400,
     errors.NotFound: 404,
+    errors.NotAllowed: 405,
     errors.Timeout: 408,
     errors.AlreadyExists: 409,
     errors.PayloadTooLarge: 400,  # Qdrant answers an oversized JSON body with 400

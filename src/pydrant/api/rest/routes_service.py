@@ -11,7 +11,7 @@ import numpy as np
 from pydrant import __version__
 from pydrant.api.rest.context import RequestContext
 from pydrant.collection.collection import Collection
-from pydrant.errors import NotFound, Unsupported
+from pydrant.errors import NotAllowed, NotFound, Unsupported
 
 # The Qdrant API version pydrant implements; clients check compatibility against it.
 QDRANT_API_VERSION = "1.19.0"
@@ -87,6 +87,11 @@ def _counts(collection: Collection) -> tuple[int, int]:
 def _label(value: str) -> str:
     """A Prometheus label value: backslash, quote and newline escaped."""
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def standalone_only(ctx: RequestContext) -> Any:
+    """Recovering the cluster or removing a peer: a single node has neither (Qdrant's 405)."""
+    raise NotAllowed("this node runs in standalone mode: there is no cluster to recover and no peer to remove")
 
 
 def unsupported(ctx: RequestContext) -> Any:
