@@ -118,6 +118,30 @@ def test_names_with_control_characters_are_refused(rest: RestClient, name: str) 
     assert name not in {c["name"] for c in rest.ok("GET", "/collections")["collections"]}
 
 
+def test_null_settings_keep_their_defaults(rest: RestClient, collection_name: str) -> None:
+    """A null in a config diff leaves the setting as it was (its default at creation), as in
+    Qdrant; a null WAL capacity was a 500 that left an unopenable collection behind."""
+    create(rest, collection_name, {
+        "vectors": {"size": 4, "distance": "Dot", "on_disk": None, "hnsw_config": {"m": None}},
+        "wal_config": {"wal_capacity_mb": None}, "hnsw_config": {"m": None, "ef_construct": 50},
+        "optimizers_config": {"indexing_threshold": None}})
+    config = info(rest, collection_name)["config"]
+    assert config["wal_config"]["wal_capacity_mb"] == 32
+    assert config["hnsw_config"]["m"] == 16 and config["hnsw_config"]["ef_construct"] == 50
+    assert config["optimizer_config"]["indexing_threshold"] is not None
+    assert config["params"]["vectors"] == {"size": 4, "distance": "Dot", "hnsw_config": {}}
+    rest.ok("PATCH", f"/collections/{collection_name}", json={
+        "hnsw_config": {"m": None, "ef_construct": 64}, "optimizers_config": {"indexing_threshold": None},
+        "vectors": {"": {"quantization_config": {"scalar": {"type": "int8"}}}}})
+    config = info(rest, collection_name)["config"]
+    assert config["hnsw_config"]["m"] == 16 and config["hnsw_config"]["ef_construct"] == 64
+    assert config["params"]["vectors"]["quantization_config"] == {"scalar": {"type": "int8"}}
+    rest.ok("PATCH", f"/collections/{collection_name}", json={"vectors": {"": {"quantization_config": "Disabled"}}})
+    assert "quantization_config" not in info(rest, collection_name)["config"]["params"]["vectors"]
+    rest.ok("PUT", f"/collections/{collection_name}/points", params={"wait": "true"},
+            json={"points": [{"id": i, "vector": [1.0, 0.0, 0.0, float(i)]} for i in range(3)]})
+
+
 def test_delete_collection(rest: RestClient, collection_name: str) -> None:
     create(rest, collection_name, {"vectors": {"size": 2, "distance": "Dot"}})
     assert rest.ok("DELETE", f"/collections/{collection_name}") is True

@@ -11,6 +11,7 @@ worker thread, which also flushes. Readers hold the read side of an RW lock over
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 import time
 from collections import deque
@@ -109,7 +110,12 @@ class Collection:
     def create(cls, name: str, directory: Path, config: CollectionConfig, flush_interval: float, fileio: FileIO = DEFAULT_FILEIO) -> "Collection":
         fileio.makedirs(directory)
         write_atomic_json(directory / CONFIG_FILE, {"name": name, "config": config.to_persisted()}, fileio)
-        return cls(name, directory, config, flush_interval, fileio)
+        try:
+            return cls(name, directory, config, flush_interval, fileio)
+        except BaseException:
+            # A config this code cannot open must not stay behind: every restart would fail on it.
+            shutil.rmtree(directory, ignore_errors=True)
+            raise
 
     @classmethod
     def open(cls, directory: Path, flush_interval: float, fileio: FileIO = DEFAULT_FILEIO) -> "Collection":

@@ -133,13 +133,19 @@ def _vector_specs(vectors: Any) -> dict[str, VectorSpec]:
 
 def _dense_spec(name: str, params: VectorParams) -> VectorSpec:
     kind: VectorKind = "multi" if params.multivector_config not in (msgspec.UNSET, None) else "dense"
-    return VectorSpec(name, kind, to_builtins(params))
+    return VectorSpec(name, kind, _set_fields(params))
+
+
+def _set_fields(diff: Any) -> dict[str, Any]:
+    """The settings a config diff sets: as in Qdrant, a null leaves a setting as it was (at
+    creation: its default), nested diffs (a vector's hnsw_config) included."""
+    return {k: _set_fields(v) if isinstance(v, dict) else v for k, v in to_builtins(diff).items() if v is not None}
 
 
 def _merged(defaults: dict[str, Any], diff: Any) -> dict[str, Any]:
     out = dict(defaults)
     if diff not in (msgspec.UNSET, None):
-        out.update(to_builtins(diff))
+        out.update(_set_fields(diff))
     return out
 
 
@@ -152,14 +158,10 @@ def _strict_mode_config(current: dict[str, Any] | None, diff: Any) -> dict[str, 
     the setting as it was, and settings never set are left out of the answer."""
     if diff in (msgspec.UNSET, None):
         return current
-    changes = {k: v for k, v in to_builtins(diff).items() if v is not None}
+    changes = _set_fields(diff)
     for key in UNENFORCED_STRICT_MODE:
         if key in changes:
             raise Unsupported(f"strict_mode_config.{key}: pydrant does not enforce it")
-    for key in ("multivector_config", "sparse_config"):
-        if key in changes:
-            changes[key] = {name: {k: v for k, v in limits.items() if v is not None}
-                            for name, limits in changes[key].items()}
     return {**(current or {}), **changes}
 
 
@@ -189,7 +191,7 @@ class CollectionConfig:
             for name, params in request.sparse_vectors.items():
                 if name in dense:
                     raise BadInput(f"Vector name `{name}` is used for both a dense and a sparse vector")
-                sparse[name] = to_builtins(params)
+                sparse[name] = _set_fields(params)
         if request.init_from not in (msgspec.UNSET, None):
             raise Unsupported("`init_from` (copying another collection's points at creation) is not implemented")
         if request.sharding_method == "custom":
@@ -274,21 +276,24 @@ class CollectionConfig:
                 if name not in raw["vectors"]:
                     raise BadInput(f"Not existing vector name error: {name}")
                 params = raw["vectors"][name]["params"]
-                changes = to_builtins(diff)
+                changes = _set_fields(diff)
                 if "hnsw_config" in changes:
                     params["hnsw_config"] = {**(params.get("hnsw_config") or {}), **changes.pop("hnsw_config")}
+                if changes.get("quantization_config") == "Disabled":
+                    del changes["quantization_config"]
+                    params.pop("quantization_config", None)
                 params.update(changes)
         if request.sparse_vectors not in (msgspec.UNSET, None):
             for name, sparse_params in request.sparse_vectors.items():
                 if name not in raw["sparse_vectors"]:
                     raise BadInput(f"Not existing vector name error: {name}")
-                raw["sparse_vectors"][name].update(to_builtins(sparse_params))
+                raw["sparse_vectors"][name].update(_set_fields(sparse_params))
         if request.optimizers_config not in (msgspec.UNSET, None):
-            raw["optimizer_config"].update(to_builtins(request.optimizers_config))
+            raw["optimizer_config"].update(_set_fields(request.optimizers_config))
         if request.hnsw_config not in (msgspec.UNSET, None):
-            raw["hnsw_config"].update(to_builtins(request.hnsw_config))
+            raw["hnsw_config"].update(_set_fields(request.hnsw_config))
         if request.params not in (msgspec.UNSET, None):
-            raw["params"].update(to_builtins(request.params))
+            raw["params"].update(_set_fields(request.params))
         if request.quantization_config is not msgspec.UNSET:
             raw["quantization_config"] = None if request.quantization_config == "Disabled" else request.quantization_config
         if request.strict_mode_config not in (msgspec.UNSET, None):
@@ -313,7 +318,7 @@ class CollectionConfig:
             raw["vectors_single"] = False
         else:
             sparse = decode_model(body["sparse"] if body["sparse"] is not None else {}, SparseVectorParams, "$.sparse")
-            raw["sparse_vectors"][name] = to_builtins(sparse)
+            raw["sparse_vectors"][name] = _set_fields(sparse)
             raw["sparse_declared"] = True
         return CollectionConfig(raw)
 
