@@ -522,6 +522,25 @@ def test_an_acknowledged_upload_is_seen_by_the_next_read(client: Any, dot3: str)
         assert client.count(dot3, exact=True).count == (round_ + 1) * 2000
 
 
+def test_unnamed_vector_beside_sparse_ones_comes_back_bare(rest: RestClient, collection_name: str) -> None:
+    """As Qdrant and local mode: a point holding only the unnamed vector shows it as a list,
+    one holding a sparse vector too shows them by name."""
+    rest.ok("PUT", f"/collections/{collection_name}", json={
+        "vectors": {"size": 2, "distance": "Dot"}, "sparse_vectors": {"s": {}}})
+    upsert(rest, collection_name, {"points": [
+        {"id": 1, "vector": [1.0, 2.0]},
+        {"id": 2, "vector": {"": [3.0, 4.0], "s": {"indices": [7], "values": [0.5]}}},
+        {"id": 3, "vector": {"s": {"indices": [1], "values": [1.5]}}}]})
+    expected = {1: [1.0, 2.0], 2: {"": [3.0, 4.0], "s": {"indices": [7], "values": [0.5]}},
+                3: {"s": {"indices": [1], "values": [1.5]}}}
+    got = rest.ok("POST", f"/collections/{collection_name}/points", json={"ids": [1, 2, 3], "with_vector": True})
+    assert {p["id"]: p["vector"] for p in got} == expected
+    page = rest.ok("POST", f"/collections/{collection_name}/points/scroll", json={"with_vector": True})["points"]
+    assert {p["id"]: p["vector"] for p in page} == expected
+    hits = rest.ok("POST", f"/collections/{collection_name}/points/query", json={"query": [1.0, 0.0], "with_vector": True})["points"]
+    assert {p["id"]: p["vector"] for p in hits} == {1: [1.0, 2.0], 2: expected[2]}
+
+
 def test_default_wait_is_false(rest: RestClient, dot3: str) -> None:
     res = rest.ok("PUT", f"/collections/{dot3}/points", json={"points": [{"id": 1, "vector": [1.0, 2.0, 3.0]}]})
     assert res["status"] == "acknowledged"

@@ -28,7 +28,9 @@ class Projection:
         if self.payload_mode in ("include", "exclude"):
             selector_tree(tuple(self.payload_keys))  # a malformed key is a 400 before any read
         config = collection.config
-        self.single_vector = config.vectors_single and not config.sparse
+        # A point holding only the unnamed vector shows it bare, sparse vectors configured or not
+        # (as Qdrant and local mode); holding more, every vector by name.
+        self.single_vector = config.vectors_single
         all_names = list(config.all_vectors())
         if with_vector is True:
             self.vector_names = all_names
