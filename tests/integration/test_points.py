@@ -156,6 +156,11 @@ def test_docs_update_vectors(rest: RestClient, named: str) -> None:
     assert_vec_equal(got[1]["vector"]["text"], NAMED_DOC["points"][0]["vector"]["text"])  # unchanged
     assert_vec_equal(got[2]["vector"]["image"], NAMED_DOC["points"][1]["vector"]["image"])  # unchanged
     assert_vec_equal(got[2]["vector"]["text"], [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2])
+    # No vector named: nothing to update is Qdrant's 422, and nothing changes.
+    message = rest.error("PUT", f"/collections/{named}/points/vectors", 422, params=WAIT, json={"points": [
+        {"id": 1, "vector": {"image": [0.5, 0.5, 0.5, 0.5]}}, {"id": 2, "vector": {}}]})
+    assert "points[1].vector: must specify vectors to update for point" in message
+    assert_vec_equal(retrieve(rest, named, [1], with_vector=True)[1]["vector"]["image"], [0.1, 0.2, 0.3, 0.4])
 
 
 def test_docs_delete_vectors(rest: RestClient, named: str) -> None:

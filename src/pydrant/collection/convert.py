@@ -339,6 +339,9 @@ def update_vectors_from_body(body: bytes, config: CollectionConfig) -> tuple[Upd
     request = decode_json(body, update_type)
     if not request.points:
         raise ValidationFailed("points: must contain at least 1 item")
+    for i, point in enumerate(request.points):
+        if type(point.vector) is dict and not point.vector:
+            raise ValidationFailed(f"points[{i}].vector: must specify vectors to update for point")
     builder = _ColumnBuilder(config)
     ids = [parse_point_id(p.id, f"points[{i}].id") for i, p in enumerate(request.points)]
     builder.add_point_vectors([p.vector for p in request.points], _point_where("points"))
