@@ -546,6 +546,20 @@ def test_unnamed_vector_beside_sparse_ones_comes_back_bare(rest: RestClient, col
     assert {p["id"]: p["vector"] for p in hits} == {1: [1.0, 2.0], 2: expected[2]}
 
 
+def test_with_vectors_is_an_alias_of_with_vector(rest: RestClient, named: str) -> None:
+    """Qdrant reads `with_vectors` as `with_vector` in retrieve, scroll and query bodies."""
+    upsert(rest, named, NAMED_DOC)
+    got = rest.ok("POST", f"/collections/{named}/points", json={"ids": [1], "with_vectors": ["image"]})
+    assert set(got[0]["vector"]) == {"image"}
+    page = rest.ok("POST", f"/collections/{named}/points/scroll", json={"limit": 1, "with_vectors": True})["points"]
+    assert set(page[0]["vector"]) == {"image", "text"}
+    hits = rest.ok("POST", f"/collections/{named}/points/query", json={
+        "query": [0.1, 0.2, 0.3, 0.4], "using": "image", "limit": 1, "with_vectors": ["text"]})["points"]
+    assert set(hits[0]["vector"]) == {"text"}
+    message = rest.error("POST", f"/collections/{named}/points", 400, json={"ids": [1], "with_vectors": ["image", "nope"]})
+    assert message == "Wrong input: Not existing vector name error: nope"
+
+
 def test_default_wait_is_false(rest: RestClient, dot3: str) -> None:
     res = rest.ok("PUT", f"/collections/{dot3}/points", json={"points": [{"id": 1, "vector": [1.0, 2.0, 3.0]}]})
     assert res["status"] == "acknowledged"

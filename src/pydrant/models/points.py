@@ -21,10 +21,20 @@ def check_min(value: int | None, field: str, minimum: int = 1) -> None:
         raise ValidationFailed(f"{field}: value {value} invalid, must be {minimum} or larger")
 
 
-class RetrieveBody(Body):
+class WithVectorsAlias(Body):
+    """Qdrant's request models also read `with_vector` under the name `with_vectors`."""
+
+    with_vector: Any = None
+    with_vectors: Any = None
+
+    def __post_init__(self) -> None:
+        if self.with_vector is None:
+            self.with_vector = False if self.with_vectors is None else self.with_vectors
+
+
+class RetrieveBody(WithVectorsAlias, kw_only=True):
     ids: list[IdWire]
     with_payload: Any = None
-    with_vector: Any = False
     shard_key: Any = None
 
 
@@ -59,12 +69,11 @@ class DeleteVectorsBody(Body):
 UInt = Annotated[int, Meta(ge=0)]
 
 
-class ScrollBody(Body):
+class ScrollBody(WithVectorsAlias):
     offset: IdWire | None = None
     limit: UInt | None = None  # >= 1, checked with Qdrant's validator wording
     filter: Any = None
     with_payload: Any = None
-    with_vector: Any = False
     order_by: Any = None
     shard_key: Any = None
 

@@ -45,8 +45,13 @@ class PrefetchBody(Body):
 class QueryBody(PrefetchBody):
     offset: Annotated[int, Meta(ge=0)] | None = None
     with_vector: Any = None
+    with_vectors: Any = None  # the same setting under Qdrant's alias
     with_payload: Any = None
     shard_key: Any = None
+
+    def __post_init__(self) -> None:
+        if self.with_vector is None:
+            self.with_vector = self.with_vectors
 
 
 class WithLookupBody(Body):
