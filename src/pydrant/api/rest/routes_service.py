@@ -24,8 +24,10 @@ def root() -> Any:
 
 
 def health_text(path: str) -> str:
-    """The plain-text answer of a health probe (`/healthz` -> "healthz check passed")."""
-    return f"{path.strip('/')} check passed"
+    """The plain-text answer of a health probe, Qdrant's words: liveness "healthz check passed"
+    (for /livez too), readiness "all shards are ready" (this node's one shard per collection
+    is ready once the server answers)."""
+    return "all shards are ready" if path == "/readyz" else "healthz check passed"
 
 
 def cluster(ctx: RequestContext) -> Any:
