@@ -129,6 +129,15 @@ def test_alias_named_like_a_collection_is_rejected(rest: RestClient, pair: tuple
     assert aliases_of(rest, a) == set()
 
 
+def test_collection_named_like_an_alias_is_rejected(rest: RestClient, pair: tuple[str, str]) -> None:
+    a, _ = pair
+    alias = "al_" + a
+    rest.ok("POST", "/collections/aliases", json={"actions": [{"create_alias": {"collection_name": a, "alias_name": alias}}]})
+    message = rest.error("PUT", f"/collections/{alias}", 400, json={"vectors": {"size": 2, "distance": "Dot"}})
+    assert message == f"Wrong input: Alias `{alias}` already exists!"
+    assert aliases_of(rest, a) == {(alias, a)}
+
+
 def test_deleting_collection_drops_its_aliases(rest: RestClient, collection_name: str) -> None:
     rest.ok("PUT", f"/collections/{collection_name}", json={"vectors": {"size": 2, "distance": "Dot"}})
     alias = collection_name + "_al"

@@ -142,6 +142,14 @@ def test_null_settings_keep_their_defaults(rest: RestClient, collection_name: st
             json={"points": [{"id": i, "vector": [1.0, 0.0, 0.0, float(i)]} for i in range(3)]})
 
 
+def test_dimension_limit(rest: RestClient, collection_name: str) -> None:
+    message = rest.error("PUT", f"/collections/{collection_name}", 422, json={"vectors": {"size": 65537, "distance": "Dot"}})
+    assert message == "Validation error in JSON body: [vectors.size: value 65537 invalid, must be from 1 to 65536]"
+    message = rest.error("PUT", f"/collections/{collection_name}", 422, json={"vectors": {"v": {"size": 70000, "distance": "Dot"}}})
+    assert "vectors.v.size: value 70000 invalid, must be from 1 to 65536" in message
+    create(rest, collection_name, {"vectors": {"size": 65536, "distance": "Dot"}})
+
+
 def test_delete_collection(rest: RestClient, collection_name: str) -> None:
     create(rest, collection_name, {"vectors": {"size": 2, "distance": "Dot"}})
     assert rest.ok("DELETE", f"/collections/{collection_name}") is True

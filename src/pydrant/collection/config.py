@@ -123,15 +123,20 @@ def _vector_specs(vectors: Any) -> dict[str, VectorSpec]:
     # Qdrant tells the single form from the named map by the presence of `size`/`distance`.
     if "size" in vectors or "distance" in vectors:
         single = decode_model(vectors, VectorParams, "$.vectors")
-        return {DEFAULT_VECTOR: _dense_spec(DEFAULT_VECTOR, single)}
+        return {DEFAULT_VECTOR: _dense_spec(DEFAULT_VECTOR, single, "vectors")}
     specs = {}
     for name, raw in vectors.items():
         params = decode_model(raw, VectorParams, f"$.vectors.{name}")
-        specs[name] = _dense_spec(name, params)
+        specs[name] = _dense_spec(name, params, f"vectors.{name}")
     return specs
 
 
-def _dense_spec(name: str, params: VectorParams) -> VectorSpec:
+MAX_DIMENSION = 65536  # Qdrant's limit on a dense vector's size
+
+
+def _dense_spec(name: str, params: VectorParams, where: str) -> VectorSpec:
+    if params.size > MAX_DIMENSION:
+        raise ValidationFailed(f"{where}.size: value {params.size} invalid, must be from 1 to {MAX_DIMENSION}")
     kind: VectorKind = "multi" if params.multivector_config not in (msgspec.UNSET, None) else "dense"
     return VectorSpec(name, kind, _set_fields(params))
 
@@ -311,9 +316,7 @@ class CollectionConfig:
         raw = self.to_persisted()
         if "dense" in body:
             params = decode_model(body["dense"], VectorParams, "$.dense")
-            if params.size > 65536:
-                raise ValidationFailed("dense.size: must be at most 65536")
-            spec = _dense_spec(name, params)
+            spec = _dense_spec(name, params, "dense")
             raw["vectors"][name] = {"kind": spec.kind, "params": spec.params}
             raw["vectors_single"] = False
         else:

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydrant.collection.collection import CONFIG_FILE, Collection
 from pydrant.collection.config import CollectionConfig
-from pydrant.errors import AlreadyExists, NotFound, ValidationFailed
+from pydrant.errors import AlreadyExists, BadInput, NotFound, ValidationFailed
 from pydrant.storage.atomic import read_json, write_atomic_json
 from pydrant.storage.fileio import DEFAULT_FILEIO, FileIO
 
@@ -81,8 +81,8 @@ class TableOfContents:
         with self._lock:
             if name in self.collections:
                 raise AlreadyExists(f"Collection `{name}` already exists!")
-            if name in self.aliases:
-                raise AlreadyExists(f"Alias `{name}` already exists!")
+            if name in self.aliases:  # 400 here (a 409 only for an alias named like a collection), as Qdrant
+                raise BadInput(f"Alias `{name}` already exists!")
             directory = self.root / "collections" / uuid.uuid4().hex
             self.collections[name] = Collection.create(name, directory, config, self.flush_interval, self.fileio)
 
