@@ -236,6 +236,23 @@ def test_create_and_delete_named_vector(rest: RestClient, collection_name: str) 
     assert rest.ok("GET", f"/collections/{collection_name}/points/1")["vector"] == {"image": [1.0, 2.0]}
 
 
+def test_changing_the_sparse_modifier_changes_the_scores(rest: RestClient, collection_name: str) -> None:
+    create(rest, collection_name, {"sparse_vectors": {"text": {"modifier": "idf"}}})
+    rest.ok("PUT", f"/collections/{collection_name}/points", params={"wait": "true"}, json={"points": [
+        {"id": i, "vector": {"text": {"indices": [1, 5 + i], "values": [1.0, 2.0]}}} for i in range(4)]})
+    query = {"query": {"indices": [1, 5], "values": [1.0, 1.0]}, "using": "text", "limit": 4}
+
+    def scores() -> dict[int, float]:
+        points = rest.ok("POST", f"/collections/{collection_name}/points/query", json=query)["points"]
+        return {p["id"]: p["score"] for p in points}
+
+    with_idf = scores()
+    rest.ok("PATCH", f"/collections/{collection_name}", json={"sparse_vectors": {"text": {"modifier": "none"}}})
+    assert scores() == {0: 3.0, 1: 1.0, 2: 1.0, 3: 1.0}  # the plain dot products
+    rest.ok("PATCH", f"/collections/{collection_name}", json={"sparse_vectors": {"text": {"modifier": "idf"}}})
+    assert scores() == with_idf != {0: 3.0, 1: 1.0, 2: 1.0, 3: 1.0}
+
+
 def test_create_sparse_named_vector(rest: RestClient, collection_name: str) -> None:
     create(rest, collection_name, {"vectors": {"image": {"size": 2, "distance": "Dot"}}})
     rest.ok("PUT", f"/collections/{collection_name}/vectors/bm25", params={"wait": "true"},

@@ -13,6 +13,7 @@ from pydrant.collection.holder import SegmentHolder
 from pydrant.collection.optimization_log import segment_uuid
 from pydrant.errors import MalformedJson
 from pydrant.models.points import AliasesBody
+from pydrant.segment.vectors.sparse import SparseStorage
 from pydrant.service.toc import check_collection_name
 
 
@@ -146,8 +147,18 @@ def update_collection(ctx: RequestContext) -> Any:
     collection = ctx.collection()
     body = ctx.json_object()
     collection.config.updated(body)  # validate before touching anything
-    collection.reconfigure(lambda config: config.updated(body))
+    collection.reconfigure(lambda config: config.updated(body), _apply_sparse_modifiers)
     return True
+
+
+def _apply_sparse_modifiers(holder: SegmentHolder, config: CollectionConfig) -> None:
+    """A sparse vector's `modifier` (idf or none) changes how its queries are weighted: the
+    existing segments' storages take the new one (new segments are built with it)."""
+    for name, spec in config.sparse.items():
+        for segment in holder.segments:
+            storage = segment.vectors.get(name)
+            if isinstance(storage, SparseStorage):
+                storage.set_modifier(spec.params.get("modifier"))
 
 
 def create_vector_name(ctx: RequestContext) -> Any:

@@ -101,10 +101,8 @@ class SparseStorage(PresenceMask):
 
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = dict(config)
-        modifier = (config.get("modifier") or "none").lower()
-        if modifier not in ("none", "idf"):
-            raise BadInput(f"modifier: unknown modifier {config.get('modifier')!r}")
-        self.modifier = modifier
+        self.modifier = "none"
+        self.set_modifier(config.get("modifier"))
         self._idx: list[np.ndarray | None] = []
         self._val: list[np.ndarray | None] = []
         self._has = np.zeros(0, dtype=bool)
@@ -116,6 +114,13 @@ class SparseStorage(PresenceMask):
         self._owners = np.zeros(0, dtype=np.int64)
         self._values = np.zeros(0, dtype=np.float32)
         self._main_points = 0
+
+    def set_modifier(self, modifier: str | None) -> None:
+        """How query weights are scaled: "idf" (Qdrant's IDF over the collection) or "none"."""
+        value = (modifier or "none").lower()
+        if value not in ("none", "idf"):
+            raise BadInput(f"modifier: unknown modifier {modifier!r}")
+        self.modifier = value
 
     # -- writes -----------------------------------------------------------------------
 
