@@ -85,11 +85,18 @@ class StorageFailure(PydrantError):
         super().__init__(f"Service internal error: {message}")
 
 
-class StrictModeViolation(PydrantError):
+class BadRequest(PydrantError):
+    """A request Qdrant's collection layer refuses as a bad request (HTTP 400, `Bad request`)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"Bad request: {message}")
+
+
+class StrictModeViolation(BadRequest):
     """A request that the collection's strict mode refuses (HTTP 400, Qdrant's `Bad request`)."""
 
     def __init__(self, description: str, solution: str | None = None) -> None:
-        super().__init__(f"Bad request: {description}" + (f". Help: {solution}" if solution else ""))
+        super().__init__(description + (f". Help: {solution}" if solution else ""))
 
 
 class RateLimited(PydrantError):

@@ -630,6 +630,20 @@ def test_bad_requests(rest: RestClient, dense: Any, mixed: str) -> None:
     assert "searches[0].limit: value 0 invalid, must be 1 or larger" in rest.error("POST", f"{path}/batch", 422, json={"searches": [{"query": [0.1] * DIM, "limit": 0}]})
 
 
+@pytest.mark.parametrize("dense", ["Dot"], indirect=True)
+def test_query_nodes_are_checked_as_qdrant_does(rest: RestClient, dense: Any) -> None:
+    name, _, _ = dense
+    path = f"/collections/{name}/points/query"
+    cases = [
+        ({"prefetch": {"query": [0.1] * DIM}}, "A query is needed to merge the prefetches."),
+        ({"prefetch": {"prefetch": {"query": [0.1] * DIM}}, "query": {"fusion": "rrf"}}, "A query is needed to merge the prefetches."),
+        ({"score_threshold": 10}, "A query is needed to use the score_threshold."),
+        ({"query": {"order_by": "n"}, "score_threshold": 0.5}, "Can't use score_threshold with an order_by query."),
+    ]
+    for body, message in cases:
+        assert rest.error("POST", path, 400, json=body).startswith(f"Bad request: {message}"), body
+
+
 @pytest.mark.parametrize("dense", ["Cosine"], indirect=True)  # one distance is enough here
 def test_order_by_and_sample(rest: RestClient, dense: Any) -> None:
     name, _, distance = dense

@@ -9,7 +9,7 @@ from pydrant.collection.config import DEFAULT_VECTOR, decode_model
 from pydrant.collection.convert import all_numbers
 from pydrant.collection.formula import parse_formula
 from pydrant.collection.mmr import DEFAULT_DIVERSITY, MAX_MMR_CANDIDATES
-from pydrant.errors import BadInput, MalformedJson, Unsupported, ValidationFailed
+from pydrant.errors import BadInput, BadRequest, MalformedJson, Unsupported, ValidationFailed
 from pydrant.models.ids import parse_point_id
 from pydrant.models.query import (
     DEFAULT_LIMIT,
@@ -55,6 +55,13 @@ def parse_node(body: PrefetchBody, where: str, default_limit: int = DEFAULT_LIMI
             path = f"{where}prefetch[{i}]" if isinstance(raw, list) else f"{where}prefetch"
             child: PrefetchBody = decode_model(item, PrefetchBody, f"$.{path}")
             node.prefetches.append(parse_node(child, f"{path}."))
+    # Qdrant's checks of a query node, in its words.
+    if node.prefetches and node.query is None:
+        raise BadRequest("A query is needed to merge the prefetches. Can't have prefetches without defining a query.")
+    if node.score_threshold is not None and node.query is None:
+        raise BadRequest("A query is needed to use the score_threshold. Can't have score_threshold without defining a query.")
+    if node.score_threshold is not None and isinstance(node.query, OrderBy):
+        raise BadRequest("Can't use score_threshold with an order_by query.")
     if isinstance(node.query, Fusion) and not node.prefetches:
         raise BadInput(f"{where}query: a fusion query needs at least one prefetch")
     if isinstance(node.query, Formula) and not node.prefetches:

@@ -18,6 +18,7 @@ CODE_BY_KIND: dict[type[errors.PydrantError], grpc.StatusCode] = {
     errors.AlreadyExists: grpc.StatusCode.ALREADY_EXISTS,  # REST 409
     errors.PayloadTooLarge: grpc.StatusCode.INVALID_ARGUMENT,  # REST 400
     errors.StorageFailure: grpc.StatusCode.UNAVAILABLE,  # REST 503
+    errors.BadRequest: grpc.StatusCode.INVALID_ARGUMENT,  # REST 400
     errors.StrictModeViolation: grpc.StatusCode.INVALID_ARGUMENT,  # REST 400
     errors.RateLimited: grpc.StatusCode.RESOURCE_EXHAUSTED,  # REST 429
 }

@@ -24,6 +24,7 @@ STATUS_BY_KIND: dict[type[errors.PydrantError], int] = {
     errors.AlreadyExists: 409,
     errors.PayloadTooLarge: 400,  # Qdrant answers an oversized JSON body with 400
     errors.StorageFailure: 503,
+    errors.BadRequest: 400,
     errors.StrictModeViolation: 400,
     errors.RateLimited: 429,
 }
