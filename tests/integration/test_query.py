@@ -365,6 +365,11 @@ def test_lookup_from(rest: RestClient, local: QdrantClient, mixed: str, dense: A
     assert 1 in {p["id"] for p in everything}  # not excluded: the id belongs to the other collection
     assert "lookup_from.vector" in rest.error("POST", f"/collections/{name}/points/query", 400,
                                  json={"query": 1, "lookup_from": {"collection": src}})
+    # A missing lookup collection is a 404 even when nothing needs looking up (as Qdrant).
+    for body in ({"query": vectors[5].tolist(), "lookup_from": {"collection": "no_such_" + src}},
+                 {"prefetch": {"query": vectors[5].tolist(), "lookup_from": {"collection": "no_such_" + src}},
+                  "query": {"fusion": "rrf"}}):
+        assert "doesn't exist" in rest.error("POST", f"/collections/{name}/points/query", 404, json=body)
 
 
 # ---- filtered search never short -----------------------------------------------------------------

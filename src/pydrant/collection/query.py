@@ -145,6 +145,8 @@ def resolve(node: QueryNode, collection: Collection, resolver: Resolver) -> Reso
     """Resolve a node and its prefetches (reads other collections before the search starts)."""
     query = node.query
     children = [resolve(child, collection, resolver) for child in node.prefetches]
+    if node.lookup_from is not None:
+        resolver(node.lookup_from.collection)  # as Qdrant: a missing one is a 404, needed or not
     if query is None:
         return Resolved(node, None, "none", children=children)
     if isinstance(query, Fusion):
