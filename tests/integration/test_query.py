@@ -559,6 +559,13 @@ def test_formula_errors(rest: RestClient, dense: Any) -> None:
     assert "origin" in rest.error("POST", path, 400, json=body({"geo_distance": {"origin": {"lat": 91, "lon": 0}, "to": "loc"}}))
     # a default fills a missing key; by_zero_default answers a division by zero
     assert len(query(rest, name, body({"sum": ["$score", "missing_key"]}, defaults={"missing_key": 2}))) == 5
+    # ... and a null or empty-array value, which is no value either
+    rest.ok("POST", f"/collections/{name}/points/payload", params=WAIT,
+            json={"payload": {"nullish": None, "empty": []}, "filter": {}})
+    for key in ("nullish", "empty"):
+        found = query(rest, name, body({"sum": ["$score", key]}, defaults={key: 2}))
+        assert len(found) == 5, key
+        assert key in rest.error("POST", path, 400, json=body({"sum": ["$score", key]}))
     scores = [p["score"] for p in query(rest, name, body({"div": {"left": 1, "right": {"mult": ["n", 0]}, "by_zero_default": 7}}))]
     assert scores == [7.0] * 5
 

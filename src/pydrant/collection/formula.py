@@ -349,8 +349,9 @@ def _power(base: Node, exponent: Node) -> Node:
 
 
 def _payload_value(key: str, path: Any, point: _Point, scope: _Scope) -> Any:
-    """The value at `path` (a one-element array counts as its element), else the default."""
-    found = values_at(point.payload, path)
+    """The value at `path` (a one-element array counts as its element), else the default (a
+    null counts as no value)."""
+    found = [v for v in values_at(point.payload, path) if v is not None]
     value: Any = found if found else scope.defaults.get(key)
     if isinstance(value, list):
         if not value:
