@@ -158,12 +158,12 @@ def test_duplicate_ids_in_one_batch_last_one_wins(api: Api) -> None:
     resp = api.upsert([point(777, first, {"v": 1}), point(5, [0.0, 0.0, 1.0, 0.0]), point(777, last, {"v": 2})])
     assert resp.status_code == 200, resp.text
     got = api.get_point(777)
-    assert got["payload"] == {"v": 2} and got["vector"][""] == last
+    assert got["payload"] == {"v": 2} and got["vector"] == last  # bare: the point holds only the unnamed vector
     resp = api.call("PUT", f"{api.c}/points", params={"wait": "true"},
                     json={"batch": {"ids": [778, 778], "vectors": [first, last], "payloads": [{"v": 1}, {"v": 2}]}})
     assert resp.status_code == 200, resp.text
     got = api.get_point(778)
-    assert got["payload"] == {"v": 2} and got["vector"][""] == last
+    assert got["payload"] == {"v": 2} and got["vector"] == last
     count = api.call("POST", f"{api.c}/points/count", json={"exact": True}).json()["result"]["count"]
     assert count == len(SEED_IDS) + 2
 
