@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class PydrantError(Exception):
     """Base of every error the engine raises on purpose. `message` is shown to the user."""
@@ -106,3 +110,18 @@ class RateLimited(PydrantError):
     def __init__(self, message: str, retry_after: int | None) -> None:
         super().__init__(f"Rate limiting exceeded: {message}")
         self.retry_after = retry_after
+
+
+# A validator error's field path, at the start of its bracket (after a batch entry's `searches[i].`).
+_FIELD_PATH = re.compile(r"^(Validation error in JSON body: \[(?:searches\[\d+\]\.)?)(?=[\w\[\].]+: )")
+
+
+@contextmanager
+def validation_paths_under(field: str) -> Iterator[None]:
+    """Name fields the way Qdrant's validator does for a request struct that flattens another:
+    `internal.limit` in a query body, `search_request.limit` in a legacy search body."""
+    try:
+        yield
+    except ValidationFailed as exc:
+        exc.message = _FIELD_PATH.sub(lambda m: f"{m.group(1)}{field}.", exc.message, count=1)
+        raise

@@ -401,6 +401,34 @@ def test_multivectors(rest: RestClient, collection_name: str) -> None:
     assert set(got[2]["vector"]) == {"colbert"}
 
 
+@pytest.mark.parametrize("named", [True, False])
+def test_multivector_input_forms(rest: RestClient, collection_name: str, named: bool) -> None:
+    """As Qdrant: a plain vector is a multivector of one row; `[]` is a plain vector of no
+    dimensions (400); empty or ragged rows break the validator (422, Qdrant's path and words)."""
+    spec = {"size": 2, "distance": "Dot", "multivector_config": {"comparator": "max_sim"}}
+    create(rest, collection_name, {"vectors": {"mv": spec} if named else spec})
+
+    def vector(value: Any) -> Any:
+        return {"mv": value} if named else value
+
+    upsert(rest, collection_name, {"points": [{"id": 1, "vector": vector([0.5, 0.25])},
+                                              {"id": 2, "vector": vector([[1.0, 2.0], [3.0, 4.0]])}]})
+    got = retrieve(rest, collection_name, [1, 2], with_vector=True)
+    assert_vec_equal(got[1]["vector"]["mv"] if named else got[1]["vector"], [[0.5, 0.25]])
+    path = f"/collections/{collection_name}/points"
+    data = "points[0].vector.?.data" if named else "points[0].vector.data"
+    cases = [
+        ([], 400, "Wrong input: Vector dimension error: expected dim: 2, got 0"),
+        ([[]], 422, f"Validation error in JSON body: [{data}: all vectors must be non-empty]"),
+        ([[1.0, 2.0], []], 422, f"Validation error in JSON body: [{data}: all vectors must be non-empty]"),
+        ([[1.0, 2.0], [1.0]], 422, f"Validation error in JSON body: [{data}: all vectors must have the same dimension, found vector with dimension 1]"),
+        ([[1.0, 2.0, 3.0]], 400, "Wrong input: Vector dimension error: expected dim: 2, got 3"),
+    ]
+    for value, status, message in cases:
+        assert rest.error("PUT", path, status, params={"wait": "true"}, json={"points": [{"id": 9, "vector": vector(value)}]}) == message
+    assert rest.ok("POST", f"{path}/count", json={"exact": True})["count"] == 2
+
+
 def test_payload_values_round_trip(rest: RestClient, dot3: str) -> None:
     payload = {"s": "x", "i": -7, "big": 2**53, "f": 1.5, "b": False, "n": None, "arr": [1, "a", {"k": [True]}],
                "nested": {"deep": {"deeper": [1.25, 2.5]}}, "unicode": "naïve ✓"}

@@ -363,13 +363,13 @@ def test_lookup_from(rest: RestClient, local: QdrantClient, mixed: str, dense: A
     assert [p["id"] for p in ours] == [p["id"] for p in direct]
     everything = query(rest, name, {"query": 1, "lookup_from": {"collection": src, "vector": "other"}, "limit": N})
     assert 1 in {p["id"] for p in everything}  # not excluded: the id belongs to the other collection
-    assert "lookup_from.vector" in rest.error("POST", f"/collections/{name}/points/query", 400,
-                                 json={"query": 1, "lookup_from": {"collection": src}})
+    assert rest.error("POST", f"/collections/{name}/points/query", 400, json={"query": 1, "lookup_from": {"collection": src}}) == (
+        "Wrong input: Not existing vector name error: (default vector)")
     # A missing lookup collection is a 404 even when nothing needs looking up (as Qdrant).
     for body in ({"query": vectors[5].tolist(), "lookup_from": {"collection": "no_such_" + src}},
                  {"prefetch": {"query": vectors[5].tolist(), "lookup_from": {"collection": "no_such_" + src}},
                   "query": {"fusion": "rrf"}}):
-        assert "doesn't exist" in rest.error("POST", f"/collections/{name}/points/query", 404, json=body)
+        assert rest.error("POST", f"/collections/{name}/points/query", 404, json=body) == f"Not found: Collection no_such_{src} not found"
 
 
 # ---- filtered search never short -----------------------------------------------------------------
@@ -638,8 +638,12 @@ def test_bad_requests(rest: RestClient, dense: Any, mixed: str) -> None:
     assert "relevance_feedback" in rest.error("POST", path, 400, json={"query": {"relevance_feedback": {"target": [0.1] * DIM, "feedback": []}}})
     assert "inference" in rest.error("POST", path, 400, json={"query": {"text": "find me", "model": "bm25"}})
     rest.error("POST", "/collections/does_not_exist/points/query", 404, json={"query": [0.1] * DIM})
-    assert "searches[1]" in rest.error("POST", f"{path}/batch", 400, json={"searches": [{"query": [0.1] * DIM}, {"query": [0.1]}]})
-    assert "searches[0].limit: value 0 invalid, must be 1 or larger" in rest.error("POST", f"{path}/batch", 422, json={"searches": [{"query": [0.1] * DIM, "limit": 0}]})
+    # Qdrant's words: a dimension error does not name the batch entry; validator paths name the
+    # struct QueryRequest flattens (`internal`).
+    assert rest.error("POST", f"{path}/batch", 400, json={"searches": [{"query": [0.1] * DIM}, {"query": [0.1]}]}) == (
+        f"Wrong input: Vector dimension error: expected dim: {DIM}, got 1")
+    assert "[internal.limit: value 0 invalid, must be 1 or larger]" in rest.error("POST", path, 422, json={"query": [0.1] * DIM, "limit": 0})
+    assert "searches[0].internal.limit: value 0 invalid, must be 1 or larger" in rest.error("POST", f"{path}/batch", 422, json={"searches": [{"query": [0.1] * DIM, "limit": 0}]})
 
 
 @pytest.mark.parametrize("dense", ["Dot"], indirect=True)

@@ -103,7 +103,9 @@ def _point_struct(vector_type: Any) -> Any:
 
 _BODY_TYPES = {
     "dense": _point_struct(list[float]),
-    "multi": _point_struct(list[list[float]]),
+    # A multivector, or (as Qdrant accepts) a plain vector for a one-row multivector: checked
+    # row by row in _multi_column.
+    "multi": _point_struct(list[Any]),
     "none": _point_struct(list[float]),
 }
 
@@ -241,8 +243,19 @@ def _multi_column(spec: VectorSpec, rows: list[int], values: list[tuple[Any, str
     blocks = []
     lengths = []
     for value, where in values:
-        if not isinstance(value, list) or not value or not all(isinstance(r, list) for r in value):
-            raise MalformedJson(f"{where}: a multivector must be a non-empty list of vectors")
+        if isinstance(value, list) and value and not isinstance(value[0], list):
+            value = [value]  # as Qdrant: a plain vector is a multivector of one row
+        if not isinstance(value, list) or not all(isinstance(r, list) for r in value):
+            raise MalformedJson(f"{where}: a multivector must be a list of vectors")
+        if not value:  # Qdrant reads `[]` as a plain vector of no dimensions
+            raise BadInput(f"Vector dimension error: expected dim: {spec.size}, got 0")
+        # Qdrant's validator wording and path (`?` for the vector's name) for ragged rows.
+        data_path = (where.removesuffix(f".{spec.name}") + ".?" if spec.name else where) + ".data"
+        if any(not row for row in value):
+            raise ValidationFailed(f"{data_path}: all vectors must be non-empty")
+        if any(len(row) != len(value[0]) for row in value):
+            odd = next(len(row) for row in value if len(row) != len(value[0]))
+            raise ValidationFailed(f"{data_path}: all vectors must have the same dimension, found vector with dimension {odd}")
         for i, row in enumerate(value):
             _check_dense(spec, row, f"{where}[{i}]")
         blocks.append(np.asarray(value, dtype=np.float32))

@@ -4,6 +4,7 @@ groups and the distance matrix)."""
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -17,7 +18,7 @@ from pydrant.collection.formula import ScoreFormula
 from pydrant.collection.mmr import rerank as mmr_rerank
 from pydrant.collection.order_by import ordered_points
 from pydrant.collection.plain_query import answer as plain_answer
-from pydrant.collection.query_parse import INT_TYPES, parse_node
+from pydrant.collection.query_parse import INT_TYPES, check_tree, parse_node
 from pydrant.collection.read import Projection, filter_flat_mask, id_order, scored_points
 from pydrant.collection.search import (
     ExampleScorer,
@@ -78,22 +79,30 @@ def _is_id(raw: Any) -> bool:
 
 
 class _Lookup:
-    """Turns point ids into stored vectors of the lookup collection (one read per id)."""
+    """Turns point ids into stored vectors of the lookup collection (one read per id). Checks
+    in Qdrant's order: the collection, then each point, then the vector's name."""
 
     def __init__(self, collection: Collection, resolver: Resolver, node: QueryNode, spec: VectorSpec) -> None:
         self.same = node.lookup_from is None
-        self.collection = collection if self.same else resolver(node.lookup_from.collection)  # type: ignore[union-attr]
+        self.collection = collection if self.same else lookup_collection(resolver, node.lookup_from.collection)  # type: ignore[union-attr]
         self.same = self.same or self.collection is collection
-        name = node.using if node.lookup_from is None or node.lookup_from.vector is None else node.lookup_from.vector
-        self.name = name
-        where = f"{node.where}lookup_from.vector"
-        try:
-            source = self.collection.config.vector(name)
-        except BadInput:
-            raise BadInput(f"{where}: Not existing vector name error: {name or '(default vector)'} in collection `{self.collection.name}`") from None
-        if (source.kind == "sparse") != (spec.kind == "sparse") or (spec.kind != "sparse" and source.size != spec.size):
-            raise BadInput(f"{where}: vector `{name}` of collection `{self.collection.name}` does not match the searched vector `{spec.name}`")
+        self.name = node.using if node.lookup_from is None or node.lookup_from.vector is None else node.lookup_from.vector
+        self.spec = spec
+        self.where = f"{node.where}lookup_from.vector"
+        self.checked = False
         self.mentioned: list[PointId] = []
+
+    def _check_source(self) -> None:
+        if self.checked:
+            return
+        try:
+            source = self.collection.config.vector(self.name)
+        except BadInput:
+            raise BadInput(f"Not existing vector name error: {self.name or '(default vector)'}") from None
+        spec = self.spec
+        if (source.kind == "sparse") != (spec.kind == "sparse") or (spec.kind != "sparse" and source.size != spec.size):
+            raise BadInput(f"{self.where}: vector `{self.name}` of collection `{self.collection.name}` does not match the searched vector `{spec.name}`")
+        self.checked = True
 
     def vector(self, raw: Any, where: str) -> Any:
         point_id = parse_point_id(raw, where)
@@ -101,14 +110,27 @@ class _Lookup:
             located = self.collection.holder.locate([point_id])[0]
             if located is None:
                 raise NotFound(f"No point with id {point_id} found")
+            self._check_source()
             segment, offset = located
             storage = segment.vectors.get(self.name)
             value = storage.get_json(np.asarray([offset])) [0] if storage is not None else None
-        if value is None:
-            raise BadInput(f"{where}: point {point_id} has no vector `{self.name or '(default vector)'}`")
+        if value is None:  # Qdrant's words
+            raise NotFound(f"Vector with name {json.dumps(self.name)} for point")
         if self.same:
             self.mentioned.append(point_id)
         return value
+
+
+def lookup_collection(resolver: Resolver, name: str) -> Collection:
+    """The collection a `lookup_from` names; a missing one is a 404 in Qdrant's words."""
+    try:
+        return resolver(name)
+    except NotFound:
+        raise NotFound(f"Collection {name} not found") from None
+
+
+def _dimension_error(spec: VectorSpec, got: int) -> str:
+    return f"Vector dimension error: expected dim: {spec.size}, got {got}"  # Qdrant's words
 
 
 def _value(raw: Any, spec: VectorSpec, where: str) -> Any:
@@ -130,14 +152,14 @@ def _value(raw: Any, spec: VectorSpec, where: str) -> Any:
         matrix = rows if rows is not None else [raw]
         for row in matrix:
             if len(row) != spec.size:
-                raise BadInput(f"{where}: Vector dimension error: expected dim: {spec.size}, got {len(row)}")
+                raise BadInput(_dimension_error(spec, len(row)))
         if not matrix:
             raise BadInput(f"{where}: multivector must have at least one row")
         return finite_vector(matrix, where)
     if rows is not None:
         raise BadInput(f"{where}: vector `{spec.name or '(default vector)'}` is not a multivector, got an array of arrays")
     if len(raw) != spec.size:
-        raise BadInput(f"{where}: Vector dimension error: expected dim: {spec.size}, got {len(raw)}")
+        raise BadInput(_dimension_error(spec, len(raw)))
     return finite_vector(raw, where)
 
 
@@ -146,7 +168,7 @@ def resolve(node: QueryNode, collection: Collection, resolver: Resolver) -> Reso
     query = node.query
     children = [resolve(child, collection, resolver) for child in node.prefetches]
     if node.lookup_from is not None:
-        resolver(node.lookup_from.collection)  # as Qdrant: a missing one is a 404, needed or not
+        lookup_collection(resolver, node.lookup_from.collection)  # as Qdrant: a 404, needed or not
     if query is None:
         return Resolved(node, None, "none", children=children)
     if isinstance(query, Fusion):
@@ -215,7 +237,7 @@ def _spec(collection: Collection, node: QueryNode) -> VectorSpec:
         return collection.config.vector(node.using)
     except BadInput:
         name = node.using or "(default vector)"
-        raise BadInput(f"{node.where}using: Not existing vector name error: {name}") from None
+        raise BadInput(f"Not existing vector name error: {name}") from None  # Qdrant's words
 
 
 def _mentions_ids(query: QueryForm) -> bool:
@@ -473,7 +495,9 @@ def _projection(collection: Collection, with_payload: Any, with_vector: Any) -> 
 
 def prepare(collection: Collection, body: QueryBody, resolver: Resolver, where: str = "") -> tuple[Resolved, Projection]:
     node = parse_node(body, where)
-    return resolve(node, collection, resolver), _projection(collection, body.with_payload, body.with_vector)
+    resolved = resolve(node, collection, resolver)
+    check_tree(node)
+    return resolved, _projection(collection, body.with_payload, body.with_vector)
 
 
 def query_points(collection: Collection, raw: Any, resolver: Resolver, where: str = "") -> dict[str, Any]:

@@ -55,20 +55,28 @@ def parse_node(body: PrefetchBody, where: str, default_limit: int = DEFAULT_LIMI
             path = f"{where}prefetch[{i}]" if isinstance(raw, list) else f"{where}prefetch"
             child: PrefetchBody = decode_model(item, PrefetchBody, f"$.{path}")
             node.prefetches.append(parse_node(child, f"{path}."))
-    # Qdrant's checks of a query node, in its words.
+    if isinstance(node.query, Formula) and not node.prefetches:
+        raise BadInput(f"{where}query: a formula query rescores prefetch results: it needs at least one prefetch")
+    if isinstance(node.query, Fusion) and node.query.weights is not None and len(node.query.weights) != len(node.prefetches):
+        raise BadInput(f"{where}query.rrf.weights: {len(node.query.weights)} weights for {len(node.prefetches)} prefetches")
+    return node
+
+
+def check_tree(node: QueryNode) -> None:
+    """Qdrant's checks of each query node, in its words; it runs them after looking up the
+    points a query names, so a missing point or collection is reported first."""
     if node.prefetches and node.query is None:
         raise BadRequest("A query is needed to merge the prefetches. Can't have prefetches without defining a query.")
     if node.score_threshold is not None and node.query is None:
         raise BadRequest("A query is needed to use the score_threshold. Can't have score_threshold without defining a query.")
     if node.score_threshold is not None and isinstance(node.query, OrderBy):
         raise BadRequest("Can't use score_threshold with an order_by query.")
+    if isinstance(node.query, Fusion) and node.using != DEFAULT_VECTOR:
+        raise BadRequest("Fusion queries cannot be combined with the 'using' field.")
     if isinstance(node.query, Fusion) and not node.prefetches:
-        raise BadInput(f"{where}query: a fusion query needs at least one prefetch")
-    if isinstance(node.query, Formula) and not node.prefetches:
-        raise BadInput(f"{where}query: a formula query rescores prefetch results: it needs at least one prefetch")
-    if isinstance(node.query, Fusion) and node.query.weights is not None and len(node.query.weights) != len(node.prefetches):
-        raise BadInput(f"{where}query.rrf.weights: {len(node.query.weights)} weights for {len(node.prefetches)} prefetches")
-    return node
+        raise BadInput(f"{node.where}query: a fusion query needs at least one prefetch")
+    for child in node.prefetches:
+        check_tree(child)
 
 
 def _mmr(raw: Any, where: str) -> Mmr | None:
@@ -192,9 +200,7 @@ def _check_input(raw: Any, where: str) -> None:
                 raise ValidationFailed(f"{where}: expected a multivector (array of arrays of numbers)")
         elif not all_numbers(raw):
             raise ValidationFailed(f"{where}: expected a vector (array of numbers)")
-        if not raw:
-            raise ValidationFailed(f"{where}: vector must not be empty")
-        return
+        return  # an empty one fails the dimension check, a 400 as in Qdrant
     if isinstance(raw, dict):
         if "indices" in raw and "values" in raw:
             if not isinstance(raw["indices"], list) or not isinstance(raw["values"], list):
@@ -249,6 +255,8 @@ def _relevance_feedback(raw: Any, where: str) -> RelevanceFeedback:
     feedback = raw["feedback"]
     if not isinstance(feedback, list):
         raise MalformedJson(f"{where}.feedback: expected an array of {{\"example\": ..., \"score\": ...}}")
+    if not feedback:
+        raise ValidationFailed(f"{where}.feedback: feedback elements must be non-empty")
     items = []
     for i, item in enumerate(feedback):
         at = f"{where}.feedback[{i}]"
@@ -260,6 +268,6 @@ def _relevance_feedback(raw: Any, where: str) -> RelevanceFeedback:
     naive = strategy.get("naive") if isinstance(strategy, dict) and set(strategy) == {"naive"} else None
     if not isinstance(naive, dict) or not {"a", "b", "c"} <= set(naive) or not all(type(naive[k]) in (int, float) for k in "abc"):
         raise MalformedJson(f"{where}.strategy: expected {{\"naive\": {{\"a\": <number>, \"b\": <number>, \"c\": <number>}}}}")
-    if naive["b"] < 0:
-        raise ValidationFailed(f"{where}.strategy.naive.b: value {naive['b']} invalid, must be 0 or more")
+    if naive["b"] < 0:  # Qdrant's validator prints both as floats
+        raise ValidationFailed(f"{where}.strategy.naive.b: value {float(naive['b'])!r} invalid, must be 0.0 or larger")
     return RelevanceFeedback(raw["target"], items, float(naive["a"]), float(naive["b"]), float(naive["c"]))

@@ -51,6 +51,15 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", C + "/points/query/groups", qry.query_groups),
     ("POST", C + "/points/search/matrix/pairs", qry.matrix_pairs),
     ("POST", C + "/points/search/matrix/offsets", qry.matrix_offsets),
+    # Legacy search endpoints: not in the 1.19 contract, still served by Qdrant.
+    ("POST", C + "/points/search", qry.search),
+    ("POST", C + "/points/search/batch", qry.search_batch),
+    ("POST", C + "/points/search/groups", qry.search_groups),
+    ("POST", C + "/points/recommend", qry.recommend),
+    ("POST", C + "/points/recommend/batch", qry.recommend_batch),
+    ("POST", C + "/points/recommend/groups", qry.recommend_groups),
+    ("POST", C + "/points/discover", qry.discover),
+    ("POST", C + "/points/discover/batch", qry.discover_batch),
 ]
 
 # Short reads: always on the event loop (asgi.Mode.INLINE), a threadpool hop costs more than
@@ -87,6 +96,14 @@ ADAPTIVE_READS: set[Handler] = {
     qry.query_groups,
     qry.matrix_pairs,
     qry.matrix_offsets,
+    qry.search,
+    qry.search_batch,
+    qry.search_groups,
+    qry.recommend,
+    qry.recommend_batch,
+    qry.recommend_groups,
+    qry.discover,
+    qry.discover_batch,
 }
 
 HEALTH_PATHS = ("/healthz", "/livez", "/readyz")

@@ -1,22 +1,28 @@
-"""Query API endpoints: query, query batch, query groups, distance matrix."""
+"""Query API endpoints: query, query batch, query groups, distance matrix; and the legacy
+search, recommend and discover endpoints Qdrant still serves (collection/legacy_search.py)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from pydrant.api.rest.context import RequestContext
-from pydrant.collection import query
+from pydrant.collection import legacy_search, query
+from pydrant.collection.collection import Collection
+from pydrant.collection.query import Resolver
 from pydrant.collection.config import decode_model
+from pydrant.errors import validation_paths_under
 from pydrant.models.query import QueryBatchBody
 
 
 def query_points(ctx: RequestContext) -> Any:
-    return query.query_points(ctx.collection(), ctx.json_object(), ctx.toc.get)
+    with validation_paths_under("internal"):  # as Qdrant's QueryRequest names its fields
+        return query.query_points(ctx.collection(), ctx.json_object(), ctx.toc.get)
 
 
 def query_batch(ctx: RequestContext) -> Any:
     body: QueryBatchBody = decode_model(ctx.json_object(), QueryBatchBody)
-    return query.query_batch(ctx.collection(), body.searches, ctx.toc.get)
+    with validation_paths_under("internal"):
+        return query.query_batch(ctx.collection(), body.searches, ctx.toc.get)
 
 
 def query_groups(ctx: RequestContext) -> Any:
@@ -29,3 +35,23 @@ def matrix_pairs(ctx: RequestContext) -> Any:
 
 def matrix_offsets(ctx: RequestContext) -> Any:
     return query.matrix_offsets(ctx.collection(), ctx.json_object())
+
+
+# ---- legacy endpoints: absent from the 1.19 contract, still served by Qdrant ----------------
+
+
+def _legacy(run: Callable[[Any, Collection, Any, Resolver], Any], kind: Any) -> Callable[[RequestContext], Any]:
+    def handler(ctx: RequestContext) -> Any:
+        return run(kind, ctx.collection(), ctx.json_object(), ctx.toc.get)
+
+    return handler
+
+
+search = _legacy(legacy_search.points, legacy_search.SEARCH)
+search_batch = _legacy(legacy_search.batch, legacy_search.SEARCH)
+search_groups = _legacy(legacy_search.groups, legacy_search.SEARCH)
+recommend = _legacy(legacy_search.points, legacy_search.RECOMMEND)
+recommend_batch = _legacy(legacy_search.batch, legacy_search.RECOMMEND)
+recommend_groups = _legacy(legacy_search.groups, legacy_search.RECOMMEND)
+discover = _legacy(legacy_search.points, legacy_search.DISCOVER)
+discover_batch = _legacy(legacy_search.batch, legacy_search.DISCOVER)
