@@ -250,7 +250,14 @@ def test_groups_with_lookup(rest: RestClient, dense: Any) -> None:
     for g in groups:
         assert g["lookup"]["id"] == g["id"]
         assert g["lookup"]["payload"] == {"title": f"group {g['id']}"}
+        assert "vector" not in g["lookup"]
         assert 1 <= len(g["hits"]) <= 3
+    # `with_vector` is Qdrant's alias of a lookup's `with_vectors`.
+    aliased = rest.ok("POST", f"/collections/{name}/points/query/groups", json={
+        "query": [0.5] * DIM, "group_by": "group", "limit": 2,
+        "with_lookup": {"collection": lookup, "with_payload": False, "with_vector": True}})["groups"]
+    assert [g["lookup"]["vector"] for g in aliased] == [[1.0, 0.0], [1.0, 0.0]]
+    assert all("payload" not in g["lookup"] for g in aliased)
 
 
 def test_groups_whose_lookup_finds_nothing_have_no_lookup_field(rest: RestClient, dense: Any) -> None:

@@ -58,6 +58,11 @@ class WithLookupBody(Body):
     collection: str
     with_payload: Any = True
     with_vectors: Any = None
+    with_vector: Any = None  # Qdrant's alias of `with_vectors` here
+
+    def __post_init__(self) -> None:
+        if self.with_vectors is None:
+            self.with_vectors = self.with_vector
 
 
 class QueryGroupsBody(QueryBody):
