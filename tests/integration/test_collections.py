@@ -150,6 +150,38 @@ def test_dimension_limit(rest: RestClient, collection_name: str) -> None:
     create(rest, collection_name, {"vectors": {"size": 65536, "distance": "Dot"}})
 
 
+def test_memory_placement_is_kept_and_reported(rest: RestClient, collection_name: str) -> None:
+    """pydrant holds everything in RAM, but keeps and reports each component's `memory` as
+    given; `pinned` is refused for dense vectors and payloads, which Qdrant cannot pin."""
+    path = f"/collections/{collection_name}"
+    create(rest, collection_name, {"vectors": {"size": 4, "distance": "Dot"}})
+    assert "payload" not in info(rest, collection_name)["config"]["params"]  # never set: not reported
+    rest.ok("DELETE", path)
+    create(rest, collection_name, {
+        "vectors": {"size": 4, "distance": "Dot", "memory": "cached", "hnsw_config": {"memory": "cold"},
+                    "quantization_config": {"scalar": {"type": "int8", "memory": "pinned"}}},
+        "sparse_vectors": {"sparse": {"index": {"memory": "cold"}}},
+        "payload": {"memory": "cached"},
+    })
+    params = info(rest, collection_name)["config"]["params"]
+    assert params["vectors"]["memory"] == "cached" and params["vectors"]["hnsw_config"]["memory"] == "cold"
+    assert params["vectors"]["quantization_config"]["scalar"]["memory"] == "pinned"
+    assert params["sparse_vectors"]["sparse"]["index"]["memory"] == "cold"
+    assert params["payload"] == {"memory": "cached"}
+    rest.ok("PATCH", path, json={"vectors": {"": {"memory": "cold"}}, "params": {"payload": {"memory": "cold"}}})
+    params = info(rest, collection_name)["config"]["params"]
+    assert params["vectors"]["memory"] == "cold" and params["payload"] == {"memory": "cold"}
+    for body in ({"vectors": {"": {"memory": "pinned"}}}, {"params": {"payload": {"memory": "pinned"}}}):
+        assert "pinned" in rest.error("PATCH", path, 422, json=body)
+    params = info(rest, collection_name)["config"]["params"]
+    assert params["vectors"]["memory"] == "cold" and params["payload"] == {"memory": "cold"}  # unchanged
+    other = collection_name + "_b"
+    for body in ({"vectors": {"size": 4, "distance": "Dot", "memory": "pinned"}},
+                 {"vectors": {"size": 4, "distance": "Dot"}, "payload": {"memory": "pinned"}}):
+        assert "pinned" in rest.error("PUT", f"/collections/{other}", 422, json=body)
+    assert rest.ok("GET", f"/collections/{other}/exists") == {"exists": False}
+
+
 def test_delete_collection(rest: RestClient, collection_name: str) -> None:
     create(rest, collection_name, {"vectors": {"size": 2, "distance": "Dot"}})
     assert rest.ok("DELETE", f"/collections/{collection_name}") is True

@@ -134,9 +134,16 @@ def _vector_specs(vectors: Any) -> dict[str, VectorSpec]:
 MAX_DIMENSION = 65536  # Qdrant's limit on a dense vector's size
 
 
+def _not_pinned(memory: Any, where: str, what: str) -> None:
+    """As Qdrant: dense vectors and payloads have no heap variant to pin in RAM."""
+    if memory == "pinned":
+        raise ValidationFailed(f"{where}: `pinned` memory placement is not supported for {what}, use `cached` or `cold`")
+
+
 def _dense_spec(name: str, params: VectorParams, where: str) -> VectorSpec:
     if params.size > MAX_DIMENSION:
         raise ValidationFailed(f"{where}.size: value {params.size} invalid, must be from 1 to {MAX_DIMENSION}")
+    _not_pinned(params.memory, f"{where}.memory", "dense vector storage")
     kind: VectorKind = "multi" if params.multivector_config not in (msgspec.UNSET, None) else "dense"
     return VectorSpec(name, kind, _set_fields(params))
 
@@ -152,6 +159,16 @@ def _merged(defaults: dict[str, Any], diff: Any) -> dict[str, Any]:
     if diff not in (msgspec.UNSET, None):
         out.update(_set_fields(diff))
     return out
+
+
+def _payload_storage(current: dict[str, Any], diff: Any) -> dict[str, Any]:
+    """`params.payload` (the payload storage's memory placement) after `diff`; {} while never set,
+    so collections created without it report no `payload` section (as Qdrant)."""
+    if diff in (msgspec.UNSET, None):
+        return {"payload": current["payload"]} if "payload" in current else {}
+    changes = _set_fields(diff)
+    _not_pinned(changes.get("memory"), "params.payload.memory", "payload storage")
+    return {"payload": {**current.get("payload", {}), **changes}}
 
 
 # Strict mode settings pydrant cannot enforce: refused rather than stored and ignored.
@@ -211,7 +228,7 @@ class CollectionConfig:
                 key: getattr(request, key)
                 for key in ("shard_number", "replication_factor", "write_consistency_factor", "on_disk_payload")
                 if getattr(request, key) not in (msgspec.UNSET, None)
-            },
+            } | _payload_storage({}, request.payload),
             "hnsw_config": _merged(HNSW_DEFAULTS, request.hnsw_config),
             "optimizer_config": _merged(OPTIMIZER_DEFAULTS, request.optimizers_config),
             "wal_config": _merged(WAL_DEFAULTS, request.wal_config),
@@ -254,7 +271,7 @@ class CollectionConfig:
                 "on_disk_payload": self.raw["params"].get("on_disk_payload", True),
             }
         )
-        for key in ("read_fan_out_factor", "read_fan_out_delay_ms"):
+        for key in ("read_fan_out_factor", "read_fan_out_delay_ms", "payload"):
             if key in self.raw["params"]:
                 params[key] = self.raw["params"][key]
         if self.sparse or self.raw.get("sparse_declared"):
@@ -282,6 +299,8 @@ class CollectionConfig:
                     raise BadInput(f"Not existing vector name error: {name}")
                 params = raw["vectors"][name]["params"]
                 changes = _set_fields(diff)
+                if raw["vectors"][name]["kind"] != "sparse":
+                    _not_pinned(changes.get("memory"), f"vectors.{name}.memory", "dense vector storage")
                 if "hnsw_config" in changes:
                     params["hnsw_config"] = {**(params.get("hnsw_config") or {}), **changes.pop("hnsw_config")}
                 if changes.get("quantization_config") == "Disabled":
@@ -298,7 +317,9 @@ class CollectionConfig:
         if request.hnsw_config not in (msgspec.UNSET, None):
             raw["hnsw_config"].update(_set_fields(request.hnsw_config))
         if request.params not in (msgspec.UNSET, None):
-            raw["params"].update(_set_fields(request.params))
+            changes = _set_fields(request.params)
+            changes.pop("payload", None)
+            raw["params"].update(changes | _payload_storage(raw["params"], request.params.payload))
         if request.quantization_config is not msgspec.UNSET:
             raw["quantization_config"] = None if request.quantization_config == "Disabled" else request.quantization_config
         if request.strict_mode_config not in (msgspec.UNSET, None):

@@ -81,6 +81,10 @@ class SparseVectorParams(Model):
     modifier: Opt[Literal["none", "idf"]] = UNSET
 
 
+class PayloadStorageParams(Model):
+    memory: Opt[MemoryPlacement] = UNSET
+
+
 class CreateCollection(Model):
     vectors: dict[str, Any] | UnsetType = UNSET
     shard_number: Opt[PositiveInt] = UNSET
@@ -88,6 +92,7 @@ class CreateCollection(Model):
     replication_factor: Opt[PositiveInt] = UNSET
     write_consistency_factor: Opt[PositiveInt] = UNSET
     on_disk_payload: Opt[bool] = UNSET
+    payload: Opt[PayloadStorageParams] = UNSET
     hnsw_config: Opt[HnswConfigDiff] = UNSET
     wal_config: Opt[WalConfigDiff] = UNSET
     optimizers_config: Opt[OptimizersConfigDiff] = UNSET
@@ -145,6 +150,7 @@ class CollectionParamsDiff(Model):
     read_fan_out_factor: Opt[UInt] = UNSET
     read_fan_out_delay_ms: Opt[UInt] = UNSET
     on_disk_payload: Opt[bool] = UNSET
+    payload: Opt[PayloadStorageParams] = UNSET
 
 
 class UpdateCollection(Model):
