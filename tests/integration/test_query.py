@@ -684,6 +684,15 @@ def test_order_by_and_sample(rest: RestClient, dense: Any) -> None:
     few = {"must": [{"key": "n", "range": {"lt": 6}}]}
     sampled = query(rest, name, {"query": {"sample": "random"}, "limit": 20, "offset": 5, "filter": few})
     assert sorted(p["id"] for p in sampled) == list(range(6))
+    # Over a prefetch, the offset widens what the sample draws from (as Qdrant): one prefetched
+    # point, offset 1, still one point back, drawn from the prefetch's best two.
+    best_two = {p["id"] for p in query(rest, name, {"query": [0.1] * DIM, "limit": 2})}
+    seen: set[int] = set()
+    for _ in range(40):
+        page = query(rest, name, {"prefetch": {"query": [0.1] * DIM, "limit": 1}, "query": {"sample": "random"}, "offset": 1})
+        assert len(page) == 1 and page[0]["id"] in best_two
+        seen.add(page[0]["id"])
+    assert seen == best_two  # 40 draws miss one of two points with probability 2^-39
 
 
 @pytest.mark.parametrize("dense", ["Cosine"], indirect=True)

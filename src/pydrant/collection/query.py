@@ -522,6 +522,11 @@ def _prepared_query(collection: Collection, raw: Any, resolver: Resolver, where:
     offset = body.offset or 0
     if res.kind == "sample" and not res.node.prefetches:
         offset = 0  # as Qdrant: a random sample of the collection has no pages to skip
+    elif res.kind == "sample":
+        # As Qdrant: a sample of prefetched points draws from `offset` more of them, so the
+        # page after the skipped points is not empty.
+        for child in res.children:
+            child.node.limit += offset
     return res, projection, offset
 
 
