@@ -185,6 +185,28 @@ def test_sparse_vector_checks(rest: RestClient, named: str) -> None:
                     json={"points": [{"id": 1, "vector": {"image": {"indices": [1], "values": [1.0]}}}]})
 
 
+def test_sparse_vector_checks_use_qdrants_words(rest: RestClient, named: str) -> None:
+    path = f"/collections/{named}/points"
+    uneven = {"points": [{"id": 1, "vector": {"sp": {"indices": [1, 2], "values": [0.5]}}}]}
+    assert rest.error("PUT", path, 422, params=WAIT, json=uneven) == (
+        "Validation error in JSON body: [points[0].vector.?.values: Validation error: must be the same length as indices [{}]]")
+    repeated = {"points": [{"id": 1, "vector": {"sp": {"indices": [3, 3], "values": [0.5, 0.25]}}}]}
+    assert rest.error("PUT", path, 422, params=WAIT, json=repeated) == (
+        "Validation error in JSON body: [points[0].vector.?.indices: Validation error: must be unique [{}]]")
+    clash = {"vectors": {"image": {"size": 2, "distance": "Dot"}}, "sparse_vectors": {"image": {}}}
+    assert rest.error("PUT", f"/collections/{named}_clash", 400, json=clash) == (
+        "Wrong input: Dense and sparse vector names must be unique - duplicate found with 'image'")
+
+
+def test_a_timeout_of_zero_is_a_422(rest: RestClient, named: str) -> None:
+    assert rest.error("PUT", f"/collections/{named}_t0", 422, params={"timeout": "0"},
+                      json={"vectors": {"size": 2, "distance": "Dot"}}) == (
+        "Validation error in query parameters: [timeout: value 0 invalid, must be 1 or larger]")
+    assert "timeout" in rest.error("PUT", f"/collections/{named}_t0", 400, params={"timeout": "soon"},
+                                   json={"vectors": {"size": 2, "distance": "Dot"}})
+    assert rest.ok("GET", f"/collections/{named}_t0/exists") == {"exists": False}
+
+
 # ---------------------------------------------------------------- unknown collection
 
 @pytest.mark.parametrize("method,suffix,body", [

@@ -108,8 +108,16 @@ def test_wrong_method_is_405_envelope(server: ServerProcess, method: str, path: 
     assert answer.error() == f"Method {method} is not allowed for {path}"
 
 
-def test_empty_segment_is_not_a_name(server: ServerProcess) -> None:
-    assert call(server, "GET", "/collections//exists").error() == "Not found: no route for GET /collections//exists"
+def test_empty_name_inside_a_path_is_a_422(server: ServerProcess) -> None:
+    """As Qdrant: `//` names an empty collection, which no collection can have."""
+    for method, path in (("GET", "/collections//exists"), ("GET", "/collections//points/1"), ("POST", "/collections//points/scroll")):
+        answer = call(server, method, path)
+        assert answer.status == 422, (method, path)
+        assert answer.error().startswith("Validation error in path parameters: [collection_name: "), (method, path)
+    long_name = "x" * 256
+    assert call(server, "GET", f"/collections/{long_name}/points/1").status == 422
+    assert call(server, "DELETE", f"/collections/{long_name}").status == 422
+    assert call(server, "GET", "/collections/no_such_collection/points/1").status == 404
 
 
 def test_trailing_slash_redirects_as_before(server: ServerProcess) -> None:

@@ -212,7 +212,7 @@ class CollectionConfig:
         if request.sparse_vectors not in (msgspec.UNSET, None):
             for name, params in request.sparse_vectors.items():
                 if name in dense:
-                    raise BadInput(f"Vector name `{name}` is used for both a dense and a sparse vector")
+                    raise BadInput(f"Dense and sparse vector names must be unique - duplicate found with '{name}'")  # Qdrant's words
                 sparse[name] = _set_fields(params)
         if request.init_from not in (msgspec.UNSET, None):
             raise Unsupported("`init_from` (copying another collection's points at creation) is not implemented")

@@ -239,6 +239,11 @@ def _check_dense(spec: VectorSpec, value: Any, where: str) -> None:
     _check_finite(np.asarray(value, dtype=np.float64).astype(np.float32), where)
 
 
+def _validator_path(where: str, spec: VectorSpec) -> str:
+    """Qdrant's validator names a point's named vector `?` (`points[0].vector.?`)."""
+    return where.removesuffix(f".{spec.name}") + ".?" if spec.name and where.endswith(f".{spec.name}") else where
+
+
 def _multi_column(spec: VectorSpec, rows: list[int], values: list[tuple[Any, str]]) -> MultiColumn:
     blocks = []
     lengths = []
@@ -249,8 +254,7 @@ def _multi_column(spec: VectorSpec, rows: list[int], values: list[tuple[Any, str
             raise MalformedJson(f"{where}: a multivector must be a list of vectors")
         if not value:  # Qdrant reads `[]` as a plain vector of no dimensions
             raise BadInput(f"Vector dimension error: expected dim: {spec.size}, got 0")
-        # Qdrant's validator wording and path (`?` for the vector's name) for ragged rows.
-        data_path = (where.removesuffix(f".{spec.name}") + ".?" if spec.name else where) + ".data"
+        data_path = _validator_path(where, spec) + ".data"
         if any(not row for row in value):
             raise ValidationFailed(f"{data_path}: all vectors must be non-empty")
         if any(len(row) != len(value[0]) for row in value):
@@ -276,10 +280,11 @@ def _sparse_column(spec: VectorSpec, rows: list[int], values: list[tuple[Any, st
             raise MalformedJson(f"{where}.indices: expected a list of unsigned 32-bit integers")
         if not isinstance(vals, list) or not all(type(v) in (float, int) for v in vals):
             raise MalformedJson(f"{where}.values: expected a list of numbers")
+        # Qdrant's validator path and wording, `[{}]` included.
         if len(indices) != len(vals):
-            raise ValidationFailed(f"{where}.values: must be the same length as indices")
+            raise ValidationFailed(f"{_validator_path(where, spec)}.values: Validation error: must be the same length as indices [{{}}]")
         if len(set(indices)) != len(indices):
-            raise ValidationFailed(f"{where}.indices: must be unique")
+            raise ValidationFailed(f"{_validator_path(where, spec)}.indices: Validation error: must be unique [{{}}]")
         idx = np.asarray(indices, dtype=np.uint32)
         val = np.asarray(vals, dtype=np.float64).astype(np.float32)
         _check_finite(val, f"{where}.values")

@@ -651,7 +651,7 @@ def _add_lookups(groups: list[dict[str, Any]], body: QueryGroupsBody, resolver: 
         name = lookup.collection
         with_payload = True if lookup.with_payload is None else lookup.with_payload
         with_vectors = False if lookup.with_vectors is None else lookup.with_vectors
-    target = resolver(name)
+    target = lookup_collection(resolver, name)
     for group in groups:
         try:
             point_id = parse_point_id(group["id"], "group id")

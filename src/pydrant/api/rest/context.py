@@ -7,8 +7,8 @@ from urllib.parse import parse_qsl
 
 from pydrant.collection.collection import Collection, UpdateResult
 from pydrant.collection.convert import decode_json
-from pydrant.errors import MalformedJson
-from pydrant.service.toc import TableOfContents
+from pydrant.errors import MalformedJson, NotFound, ValidationFailed
+from pydrant.service.toc import TableOfContents, check_collection_name
 
 WRITE_ORDERINGS = ("weak", "medium", "strong")
 MAX_WAIT_SECONDS = 86_400
@@ -47,7 +47,12 @@ class RequestContext:
     def collection(self) -> Collection:
         """The collection named in the path; under strict mode a `timeout` above its
         `max_timeout` is refused here, for every endpoint that takes one."""
-        collection = self.toc.get(self.path["collection_name"])
+        name = self.path["collection_name"]
+        try:
+            collection = self.toc.get(name)
+        except NotFound:
+            check_collection_name(name)  # as Qdrant: a name no collection can have is a 422
+            raise
         strict = collection.config.strict
         if strict is not None and self.query_string:
             timeout = self.query.get("timeout")
@@ -68,8 +73,10 @@ class RequestContext:
         raw = self.query.get(name)
         if raw is None:
             return None
-        if not raw.isdigit() or int(raw) < 1:
+        if not raw.isdigit():
             raise MalformedJson(f"{name}: expected a positive integer, got `{raw}`", where="query parameters")
+        if int(raw) < 1:  # Qdrant's validator: a 422
+            raise ValidationFailed(f"{name}: value {int(raw)} invalid, must be 1 or larger", where="query parameters")
         return int(raw)
 
     def write_params(self) -> tuple[bool, float | None]:

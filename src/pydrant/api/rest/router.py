@@ -1,4 +1,5 @@
-"""Path dispatch by segments: `{name}` matches one non-empty segment (any character but `/`)."""
+"""Path dispatch by segments: `{name}` matches one segment (any character but `/`), empty only
+inside the path (`/collections//exists`, which the handler refuses as Qdrant does)."""
 
 from __future__ import annotations
 
@@ -20,10 +21,11 @@ class _Route(Generic[T]):
             if segments[i] != text:
                 return None
         found: dict[str, str] = {}
+        last = len(segments) - 1
         for i, name in self.params:
-            if not segments[i]:
+            if not segments[i] and i == last:  # `/collections/` names no collection
                 return None
-            found[name] = segments[i]
+            found[name] = segments[i]  # inside a path, `//` is an empty name: the handler refuses it
         return found
 
 

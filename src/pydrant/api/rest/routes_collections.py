@@ -25,6 +25,7 @@ def create_collection(ctx: RequestContext) -> Any:
 
 def delete_collection(ctx: RequestContext) -> Any:
     ctx.positive_int("timeout")
+    check_collection_name(ctx.path["collection_name"])
     return ctx.toc.delete_collection(ctx.path["collection_name"])
 
 

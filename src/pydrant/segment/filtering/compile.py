@@ -92,8 +92,8 @@ def _condition(raw: object, path: str) -> m.Condition:
         total, index = sl.get("total"), sl.get("index")
         if type(total) is not int or type(index) is not int or total < 0 or index < 0:
             raise MalformedJson(f"{path}.slice: `total` and `index` must be unsigned integers")
-        if total < 1:
-            raise ValidationFailed(f"{path}.slice.total: must be 1 or larger, got {total}")
+        if total < 1:  # a non-zero integer in Qdrant's model: a format error (400), not a 422
+            raise MalformedJson(f"{path}.slice.total: invalid value: integer `0`, expected a nonzero u32")
         if index >= total:
             raise ValidationFailed(f"{path}.slice.index: must be in [0;{total - 1}], got {index}")
         return m.Slice(total, index)
