@@ -182,6 +182,12 @@ def test_memory_placement_is_kept_and_reported(rest: RestClient, collection_name
     assert rest.ok("GET", f"/collections/{other}/exists") == {"exists": False}
 
 
+def test_quantization_is_an_alias_of_quantization_config(rest: RestClient, collection_name: str) -> None:
+    create(rest, collection_name, {"vectors": {"size": 4, "distance": "Dot"},
+                                   "quantization": {"scalar": {"type": "int8", "quantile": 0.5}}})
+    assert info(rest, collection_name)["config"]["quantization_config"] == {"scalar": {"type": "int8", "quantile": 0.5}}
+
+
 def test_delete_collection(rest: RestClient, collection_name: str) -> None:
     create(rest, collection_name, {"vectors": {"size": 2, "distance": "Dot"}})
     assert rest.ok("DELETE", f"/collections/{collection_name}") is True

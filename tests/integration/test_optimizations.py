@@ -82,3 +82,31 @@ def test_details_are_opt_in_and_parameters_are_checked(rest: RestClient, collect
     assert "with" in rest.error("GET", f"/collections/{collection_name}/optimizations?with=everything", 400)
     assert "completed_limit" in rest.error("GET", f"/collections/{collection_name}/optimizations?completed_limit=-1", 400)
     assert "doesn't exist" in rest.error("GET", "/collections/no_such_collection/optimizations", 404)
+
+
+def test_indexing_threshold_is_honoured_and_zero_turns_indexing_off(rest: RestClient, collection_name: str) -> None:
+    """As Qdrant: a segment past indexing_threshold (KB of vectors) is indexed, however small
+    the threshold; `0` turns vector indexing off until a threshold is set again."""
+    on, off = collection_name, collection_name + "_off"
+    vectors = np.random.default_rng(2).normal(size=(100, 256)).round(4).tolist()  # 1 KB each, 100 KB in all
+    for name, threshold in ((on, 10), (off, 0)):
+        rest.ok("PUT", f"/collections/{name}", json={"vectors": {"size": 256, "distance": "Dot"},
+                                                      "optimizers_config": {"indexing_threshold": threshold}})
+        rest.ok("PUT", f"/collections/{name}/points", params=WAIT, json={"batch": {"ids": list(range(100)), "vectors": vectors}})
+    deadline = time.monotonic() + 60
+    while rest.ok("GET", f"/collections/{on}")["indexed_vectors_count"] == 0:
+        assert time.monotonic() < deadline, "a collection 10x past its indexing threshold was never indexed"
+        time.sleep(0.05)  # polling the server's status under a deadline
+    wait_green(rest, on)
+    wait_green(rest, off)
+    info = rest.ok("GET", f"/collections/{off}")
+    assert info["points_count"] == 100 and info["indexed_vectors_count"] == 0
+    found = rest.ok("POST", f"/collections/{off}/points/query", json={"query": vectors[7], "limit": 1})["points"]
+    assert found[0]["id"] == 7  # searched exactly
+    # Turning indexing back on indexes what was left without a graph.
+    rest.ok("PATCH", f"/collections/{off}", json={"optimizers_config": {"indexing_threshold": 10}})
+    deadline = time.monotonic() + 60
+    while rest.ok("GET", f"/collections/{off}")["indexed_vectors_count"] == 0:
+        assert time.monotonic() < deadline, "indexing turned back on never indexed the collection"
+        time.sleep(0.05)  # polling the server's status under a deadline
+    assert rest.ok("GET", f"/collections/{off}")["indexed_vectors_count"] == 100

@@ -31,6 +31,7 @@ from pydrant.segment.segment import Segment
 
 
 MAX_APPENDABLE_POINTS = 50_000
+DEFAULT_INDEXING_THRESHOLD_KB = 10_000
 
 
 class Applier:
@@ -84,15 +85,29 @@ class Applier:
         for segment in self.holder.segments:
             segment.create_index(key, schema)
 
-    def seal_threshold(self) -> int:
-        """Points an appendable segment takes before it is sealed (Qdrant's indexing_threshold
-        is in KB of vectors; 1 KB = one 256-dim float32 vector)."""
+    def _threshold_points(self, kb: int) -> int:
+        """Points whose dense vectors take `kb` KB (1 KB = one 256-dim float32 vector)."""
         config = self.config()
-        kb = config.raw["optimizer_config"].get("indexing_threshold") or 10000
         bytes_per_point = sum(4 * spec.size for spec in config.vectors.values() if spec.kind == "dense") or 1024
-        # Bounded on both sides: tiny vectors would otherwise make an appendable segment (whose
-        # files every flush rewrites) hold hundreds of thousands of points.
-        return min(MAX_APPENDABLE_POINTS, max(1000, int(kb) * 1024 // bytes_per_point))
+        return kb * 1024 // bytes_per_point
+
+    def indexing_enabled(self) -> bool:
+        """Qdrant's `indexing_threshold: 0` turns vector indexing off."""
+        return bool(self.config().raw["optimizer_config"].get("indexing_threshold") != 0)
+
+    def seal_threshold(self) -> int:
+        """Points an appendable segment takes before it is sealed while writes go on (Qdrant's
+        indexing_threshold is in KB of vectors). Bounded on both sides: tiny thresholds would
+        seal a segment per write batch, tiny vectors make an appendable segment (whose files
+        every flush rewrites) hold hundreds of thousands of points."""
+        kb = self.config().raw["optimizer_config"].get("indexing_threshold") or DEFAULT_INDEXING_THRESHOLD_KB
+        return min(MAX_APPENDABLE_POINTS, max(1000, self._threshold_points(int(kb))))
+
+    def index_threshold(self) -> int:
+        """Points past which a segment is indexed once writes pause: the indexing_threshold
+        itself, without seal_threshold's floor (as Qdrant indexes any segment past it)."""
+        kb = self.config().raw["optimizer_config"].get("indexing_threshold") or DEFAULT_INDEXING_THRESHOLD_KB
+        return min(self.seal_threshold(), max(1, self._threshold_points(int(kb))))
 
     def target_segment(self) -> Segment:
         segment = self.holder.appendable(self._specs())

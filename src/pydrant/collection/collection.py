@@ -100,8 +100,9 @@ class Collection:
         self._worker = threading.Thread(target=self._run_worker, name=f"update-{name}", daemon=True)
         self._worker.start()
         self.optimizer = Optimizer(self)
+        graphs = self.applier.indexing_enabled()
         self.optimizer.indexed.update(
-            s.segment_id for s in self.holder.segments if not s.appendable and not has_graph_candidates(s)
+            s.segment_id for s in self.holder.segments if not s.appendable and not (graphs and has_graph_candidates(s))
         )
         self.optimizer.wake()
 
@@ -228,7 +229,10 @@ class Collection:
                 if on_segments is not None:
                     on_segments(self.holder, new_config)
                 self._config_dirty = True
+                if self.applier.indexing_enabled():  # indexing turned (back) on: graphs are owed
+                    self.optimizer.indexed.difference_update(s.segment_id for s in self.holder.segments if has_graph_candidates(s))
         self._request_flush()
+        self.optimizer.wake()
 
     def prewrite_segment(self, segment: Any) -> None:
         """Write a segment that is not yet part of the collection (the optimizer's target,

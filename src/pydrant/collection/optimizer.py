@@ -142,7 +142,7 @@ class Optimizer:
     def pending(self) -> bool:
         """Whether indexing work is running or waiting (lock-free: called under read locks)."""
         segments = list(self.collection.holder.segments)
-        threshold = self.collection.applier.seal_threshold()
+        threshold = self.collection.applier.index_threshold()
         return self.busy or any(
             (not s.appendable and s.segment_id not in self.indexed) or (s.appendable and s.live_count >= threshold)
             for s in segments
@@ -161,7 +161,7 @@ class Optimizer:
         threshold = collection.applier.seal_threshold()
         idle = time.monotonic() - collection.last_write >= IDLE_SECONDS
         if idle:
-            self._seal_full_appendable(threshold)
+            self._seal_full_appendable(collection.applier.index_threshold())
         with collection.reading():
             sealed = [s for s in collection.holder.segments if not s.appendable]
             unindexed = [s for s in sealed if s.segment_id not in self.indexed]
@@ -195,8 +195,9 @@ class Optimizer:
         busy_ids = running.source_ids if running is not None else set()
         segments = [s for s in collection.holder.segments if s.segment_id not in busy_ids]
         queue: list[tuple[str, list[Segment]]] = []
+        index_threshold = collection.applier.index_threshold()
         unindexed = [s for s in segments if (not s.appendable and s.segment_id not in self.indexed)
-                     or (s.appendable and s.live_count >= threshold)]
+                     or (s.appendable and s.live_count >= index_threshold)]
         while unindexed:
             batch = _fill(unindexed, MAX_OPTIMIZED_POINTS)
             queue.append(("indexing", batch))
@@ -214,9 +215,10 @@ class Optimizer:
         return queue
 
     def _seal_full_appendable(self, threshold: int) -> None:
-        """A full appendable segment is sealed at the next insert; when writes pause, seal it
-        now so that it is indexed too (as Qdrant's indexing optimizer takes any segment past
-        the threshold) instead of being scanned exactly by every search meanwhile."""
+        """A full appendable segment is sealed at the next insert; when writes pause, seal one
+        past the indexing threshold now so that it is indexed too (as Qdrant's indexing
+        optimizer takes any segment past the threshold) instead of being scanned exactly by
+        every search meanwhile."""
         collection = self.collection
         with collection.rw.write():
             for segment in collection.holder.segments:
@@ -294,13 +296,14 @@ class Optimizer:
             copies = self._copy_live(sources, target, row_sources, keys)
             copying.done = target.live_count
             hnsw_config = dict(collection.config.raw["hnsw_config"])
+        graphs = collection.applier.indexing_enabled()
         builds = [
             build for storage in target.vectors.values()
             if (build := getattr(storage, "build_index", None)) is not None and storage.has_mask(target.size).any()
         ]
         indexing = progress.stage("building indexes", total=len(builds))
         for build in builds:
-            build(hnsw_config, lambda: self._stop)
+            build(hnsw_config, lambda: self._stop, graph=graphs)
             indexing.done = (indexing.done or 0) + 1
         progress.stage("writing")
         try:

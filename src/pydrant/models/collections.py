@@ -97,10 +97,15 @@ class CreateCollection(Model):
     wal_config: Opt[WalConfigDiff] = UNSET
     optimizers_config: Opt[OptimizersConfigDiff] = UNSET
     quantization_config: Opt[dict[str, Any]] = UNSET
+    quantization: Opt[dict[str, Any]] = UNSET  # Qdrant's alias of quantization_config
     sparse_vectors: Opt[dict[str, SparseVectorParams]] = UNSET
     strict_mode_config: Opt[StrictModeConfig] = UNSET
     metadata: Opt[dict[str, Any]] = UNSET
     init_from: Opt[Any] = UNSET
+
+    def __post_init__(self) -> None:
+        if self.quantization_config is UNSET:
+            self.quantization_config = self.quantization
 
 
 class StrictModeMultivector(Model):

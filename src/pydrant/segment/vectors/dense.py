@@ -170,10 +170,10 @@ class DenseStorage(PresenceMask):
 
     # -- index ------------------------------------------------------------------------
 
-    def build_index(self, hnsw_config: dict[str, Any] | None = None, cancelled: Callable[[], bool] | None = None) -> bool:
+    def build_index(self, hnsw_config: dict[str, Any] | None = None, cancelled: Callable[[], bool] | None = None, graph: bool = True) -> bool:
         """Build the HNSW graph with `hnsw_config` (vector-level settings win) and the
         clusters exact scans prune with. Returns False and keeps exact search when the
-        distance has no graph (Manhattan) or m == 0."""
+        distance has no graph (Manhattan), m == 0, or indexing is off (`graph` False)."""
         cfg = {**(hnsw_config or {}), **(self.config.get("hnsw_config") or {})}
         offsets, rows = self.vectors_for_index()
         # Byte rows are scored by their own kernel (Cosine on raw bytes): no cluster bounds.
@@ -181,7 +181,7 @@ class DenseStorage(PresenceMask):
         if cancelled is not None and cancelled():
             raise hnsw.BuildCancelled("index build stopped after the clusters")
         m = cfg.get("m")
-        if m == 0 or not hnsw.supports(self.distance):
+        if not graph or m == 0 or not hnsw.supports(self.distance):
             self._set_index(None)
             return False
         if self.datatype == "uint8" and self.distance == COSINE:
