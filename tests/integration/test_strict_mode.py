@@ -242,6 +242,25 @@ def test_rate_limits(rest: RestClient, coll: str) -> None:
     rest.ok("POST", f"/collections/{coll}/points/scroll", json={"filter": two_conditions})
 
 
+def test_a_filtered_write_costs_the_points_it_is_expected_to_touch(rest: RestClient, coll: str) -> None:
+    """As Qdrant: one token per point the filter is expected to match (an index counts them;
+    a condition no index answers is expected to match half the points), at least one."""
+    rest.ok("PUT", f"/collections/{coll}/index", json={"field_name": "city", "field_schema": "keyword"}, params=WAIT)
+    strict(rest, coll, enabled=True, write_rate_limit=12)
+    unindexed = {"must": [{"key": "City", "match": {"value": "Berlin"}}]}  # no index on `City`: 12 / 2
+    rest.ok("POST", f"/collections/{coll}/points/payload", json={"payload": {"x": 1}, "filter": unindexed}, params=WAIT)
+    berlin = {"must": [{"key": "city", "match": {"value": "Berlin"}}]}  # the index counts 4
+    rest.ok("POST", f"/collections/{coll}/points/payload", json={"payload": {"x": 2}, "filter": berlin}, params=WAIT)
+    resp = rest.post(f"/collections/{coll}/points/payload", json={"payload": {"x": 3}, "filter": unindexed}, params=WAIT)
+    assert resp.status_code == 429
+    assert "Write rate limit exceeded: Operation requires 6 tokens but only 2." in resp.json()["status"]["error"]
+    none = {"must": [{"key": "city", "match": {"value": "Atlantis"}}]}  # matches nothing: still one token
+    rest.ok("POST", f"/collections/{coll}/points/delete", json={"filter": none}, params=WAIT)
+    resp = rest.post(f"/collections/{coll}/points/delete", json={"filter": berlin}, params=WAIT)
+    assert resp.status_code == 429 and "Operation requires 4 tokens but only 1." in resp.json()["status"]["error"]
+    assert rest.ok("POST", f"/collections/{coll}/points/count", json={"filter": berlin})["count"] == 4
+
+
 def test_a_batch_is_charged_as_one_read(rest: RestClient, coll: str) -> None:
     """A query batch costs the sum of its searches, taken at once before any of them runs: a
     batch larger than the limit is refused without spending tokens, and Retry-After is the

@@ -27,6 +27,7 @@ import numpy as np
 from pydrant.collection.rate_limit import TokenBucket
 from pydrant.errors import StrictModeViolation
 from pydrant.models.query import DEFAULT_GROUP_SIZE, DEFAULT_LIMIT, DEFAULT_MATRIX_LIMIT, DEFAULT_MATRIX_SAMPLE
+from pydrant.segment.filtering.cardinality import expected_matches
 from pydrant.segment.payload_index.factory import parse_field_schema
 
 if TYPE_CHECKING:
@@ -238,11 +239,16 @@ class StrictMode:
         self._capacity(collection, payloads=False)
         self.charge_write(collection, len(operation.ids))
 
-    def selection(self, collection: Collection, ids: list[Any] | None, raw_filter: Any) -> None:
-        """A write on points chosen by ids (one token each) or by a filter."""
+    def selection(self, collection: Collection, ids: list[Any] | None, raw_filter: Any, compiled: Any = None) -> None:
+        """A write on points chosen by ids (one token each) or by a filter (as Qdrant: one
+        token per point the filter is expected to match, at least one)."""
         if ids is None:
             self.write_filter(collection, raw_filter)
-            self.charge_write(collection, 1 + _filter_cost(raw_filter))
+            if self._get("write_rate_limit") is not None:
+                with collection.reading():
+                    segments = collection.holder.segments
+                    affected = sum(s.live_count if compiled is None else expected_matches(compiled, s) for s in segments)
+                self.charge_write(collection, max(1, affected))
         else:
             self.charge_write(collection, len(ids))
 

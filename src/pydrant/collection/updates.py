@@ -55,7 +55,7 @@ def _selector(collection: Collection, points: Any, raw_filter: Any, what: str = 
         return ids, None
     compiled = compile_filter(raw_filter, "filter")
     if strict is not None:
-        strict.selection(collection, None, raw_filter)
+        strict.selection(collection, None, raw_filter, compiled)
     return None, compiled
 
 
