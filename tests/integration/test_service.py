@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.metadata
+import time
+from typing import Any
 
 import pytest
 from qdrant_client.common.version_check import is_compatible
@@ -53,6 +55,7 @@ def test_telemetry_metrics_and_collection_cluster_info_count_what_is_stored(rest
 
     samples = metrics()
     assert samples["collections_total"] == str(collections) and samples["cluster_enabled"] == "0"
+    assert samples['app_info{name="qdrant",version="1.19.0",commit="pydrant-0.1.0"}'] == "1"  # Qdrant's name, as GET /
     assert samples[f'collection_points{{collection="{collection_name}"}}'] == "3"
     rest.ok("POST", f"/collections/{collection_name}/points/vectors/delete", params={"wait": "true"}, json={"points": [1], "vector": ["b"]})
     assert int(metrics()["collections_vector_total"]) == int(samples["collections_vector_total"]) - 1
@@ -61,6 +64,39 @@ def test_telemetry_metrics_and_collection_cluster_info_count_what_is_stored(rest
     assert info["shard_count"] == 1 and info["remote_shards"] == [] and info["shard_transfers"] == []
     assert info["local_shards"] == [{"shard_id": 0, "points_count": 3, "state": "Active"}]
     assert "doesn't exist" in rest.error("GET", "/collections/no_such_collection/cluster", 404)
+
+
+def test_telemetry_counts_answers_per_endpoint_and_status(rest: RestClient, server: ServerProcess, collection_name: str) -> None:
+    """REST answers under Qdrant's route names by HTTP status; gRPC ones by RPC and status code."""
+    upserts = "PUT /collections/{name}/points"
+
+    def rest_answers() -> dict[str, Any]:
+        return rest.ok("GET", "/telemetry")["requests"]["rest"]["responses"]  # type: ignore[no-any-return]
+
+    before = rest_answers().get(upserts, {}).get("200", {}).get("count", 0)
+    rest.ok("PUT", f"/collections/{collection_name}", json={"vectors": {"size": 2, "distance": "Dot"}})
+    for i in range(3):
+        rest.ok("PUT", f"/collections/{collection_name}/points", params={"wait": "true"}, json={"points": [{"id": i, "vector": [1, 0]}]})
+    rest.error("PUT", f"/collections/{collection_name}/points", 400, json={"points": [{"id": 9, "vector": [1]}]})
+    answers = rest_answers()[upserts]
+    assert answers["200"]["count"] == before + 3 and answers["400"]["count"] >= 1
+    ok = answers["200"]
+    assert 0 < ok["min_duration_micros"] <= ok["avg_duration_micros"] <= ok["max_duration_micros"]
+    assert ok["total_duration_micros"] >= ok["max_duration_micros"] - 1
+    assert ok["last_responded"].endswith("Z") and ok["last_responded"][:4] == time.strftime("%Y", time.gmtime())
+    telemetry = rest.ok("GET", "/telemetry", params={"details_level": 0})
+    assert set(telemetry) == {"id", "app", "collections", "cluster", "requests"} and telemetry["cluster"] == {"enabled": False}
+    from qdrant_client import QdrantClient
+
+    from helpers.server import HOST
+
+    grpc_client = QdrantClient(host=HOST, port=server.port, grpc_port=server.grpc_port, prefer_grpc=True, check_compatibility=False)
+    try:
+        assert grpc_client.count(collection_name).count == 3
+    finally:
+        grpc_client.close()
+    grpc_answers = rest.ok("GET", "/telemetry")["requests"]["grpc"]["responses"]
+    assert grpc_answers["/qdrant.Points/Count"]["0"]["count"] >= 1, grpc_answers
 
 
 def test_unknown_route_is_404(rest: RestClient) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 from pydrant.collection.collection import CONFIG_FILE, Collection
 from pydrant.collection.config import CollectionConfig
 from pydrant.errors import AlreadyExists, BadInput, NotFound, ValidationFailed
+from pydrant.service.request_stats import RequestStats
 from pydrant.storage.atomic import read_json, write_atomic_json
 from pydrant.storage.fileio import DEFAULT_FILEIO, FileIO
 
@@ -38,6 +39,9 @@ class TableOfContents:
         self._lock = threading.RLock()
         self.collections: dict[str, Collection] = {}
         self.aliases: dict[str, str] = {}
+        # Answers per endpoint and status, reported by GET /telemetry.
+        self.rest_stats = RequestStats()
+        self.grpc_stats = RequestStats()
         fileio.makedirs(self.root / "collections")
         self._load()
 

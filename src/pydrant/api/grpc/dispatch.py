@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Awaitable, Callable, Iterable, Mapping
 
@@ -36,16 +37,21 @@ class Dispatcher:
         servicer = _Servicer()
         for name in methods:
             rpc = rpcs.get(name)
-            method = self._method(rpc, public) if rpc is not None else self._unimplemented(f"{service}/{name}")
+            method = self._method(rpc, public, f"/{service}/{name}") if rpc is not None else self._unimplemented(f"{service}/{name}")
             setattr(servicer, name, method)
         return servicer
 
-    def _method(self, rpc: Rpc, public: bool) -> Method:
+    def _method(self, rpc: Rpc, public: bool, label: str) -> Method:
+        """`label`: the RPC's full name, its key in telemetry (`/qdrant.Points/Upsert`)."""
+
         async def method(request: Message, context: Any) -> Message:
             if not public:
                 await self._authorize(context)
+            started = time.perf_counter()
             try:
-                return await asyncio.get_running_loop().run_in_executor(self.pool, rpc.run, self.toc, request)
+                answer = await asyncio.get_running_loop().run_in_executor(self.pool, rpc.run, self.toc, request)
+                self.toc.grpc_stats.record(label, grpc.StatusCode.OK.value[0], time.perf_counter() - started)
+                return answer
             except PydrantError as exc:
                 code, message = code_for(exc), exc.message
                 if isinstance(exc, RateLimited) and exc.retry_after is not None:
@@ -58,6 +64,7 @@ class Dispatcher:
             except Exception as exc:  # our bug: logged with its traceback
                 log.exception("internal error in gRPC %s", type(request).__name__)
                 code, message = grpc.StatusCode.INTERNAL, f"Service internal error: {type(exc).__name__}: {exc}"
+            self.toc.grpc_stats.record(label, code.value[0], time.perf_counter() - started)
             await context.abort(code, message)  # raises: the RPC ends with this status
             raise AssertionError("unreachable")
 

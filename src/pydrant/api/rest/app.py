@@ -176,10 +176,13 @@ def build_router() -> Router[Endpoint]:
         if method == "GET":
             router.add("HEAD", path, endpoint)
 
+    def label(method: str, path: str) -> str:
+        return f"{method} {path.replace('{collection_name}', '{name}')}"  # Qdrant's route names
+
     for method, path, handler in ROUTES:
-        add(method, path, Api(handler, mode_of(handler), TEXT_HANDLERS.get(handler, JSON)))
+        add(method, path, Api(handler, mode_of(handler), TEXT_HANDLERS.get(handler, JSON), label(method, path)))
     for method, path in UNSUPPORTED_PATHS:
-        add(method, path, Api(svc.unsupported, mode_of(svc.unsupported)))
+        add(method, path, Api(svc.unsupported, mode_of(svc.unsupported), label=label(method, path)))
     for path in HEALTH_PATHS:
         add("GET", path, Static(TEXT, svc.health_text(path).encode()))
     # Qdrant answers GET / without the envelope and without an api-key.

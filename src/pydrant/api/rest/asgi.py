@@ -49,6 +49,7 @@ class Api:
     handler: Handler
     mode: Mode
     content_type: bytes = JSON
+    label: str = ""  # Qdrant's name of the endpoint in telemetry: `PUT /collections/{name}/points`
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +202,7 @@ class RestApp:
             status, body = envelope.from_exception(error, started)
         except Exception as exc:  # our bug: logged with traceback, reported as 500
             status, body = envelope.from_exception(exc, started)
+        self.toc.rest_stats.record(endpoint.label, status, time.perf_counter() - started)
         await answer(send, status, body, content_type, vary, retry_after)
 
     async def _read_body(self, receive: Receive, declared: bytes | None) -> bytes | None:

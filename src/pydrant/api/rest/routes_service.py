@@ -40,12 +40,15 @@ _STARTED_AT = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
 
 
 def telemetry(ctx: RequestContext) -> Any:
-    """What pydrant knows of itself at Qdrant's lowest detail level: the process and the
-    number of collections (the contract's required fields and the app's identity)."""
+    """Qdrant's lowest detail level (whatever `details_level` asks): the process, the number
+    of collections, the (disabled) cluster, and the answers of each REST and gRPC endpoint by
+    status. Higher levels' collection, memory and hardware details are not reported."""
     return {
         "id": _INSTANCE_ID,
         "app": {"name": "pydrant", "version": __version__, "startup": _STARTED_AT},
         "collections": {"number_of_collections": len(ctx.toc.list_names())},
+        "cluster": {"enabled": False},
+        "requests": {"rest": {"responses": ctx.toc.rest_stats.report()}, "grpc": {"responses": ctx.toc.grpc_stats.report()}},
     }
 
 
@@ -58,8 +61,9 @@ def metrics(ctx: RequestContext) -> str:
         except NotFound:  # dropped between the listing and the read: not counted
             continue
     lines = [
-        "# HELP app_info information about the server", "# TYPE app_info gauge",
-        f'app_info{{name="pydrant",version="{__version__}"}} 1',
+        # Qdrant's name and API version, as GET / answers, for dashboards that select on them.
+        "# HELP app_info information about qdrant server", "# TYPE app_info gauge",
+        f'app_info{{name="qdrant",version="{QDRANT_API_VERSION}",commit="pydrant-{__version__}"}} 1',
         "# HELP app_status_recovery_mode whether the server runs in recovery mode", "# TYPE app_status_recovery_mode gauge",
         "app_status_recovery_mode 0",
         "# HELP cluster_enabled whether distributed mode is enabled", "# TYPE cluster_enabled gauge",
