@@ -222,7 +222,7 @@ def test_rate_limits(rest: RestClient, coll: str) -> None:
     eleven = [{"id": 500 + i, "vector": {"": [1.0, 0, 0, 0]}} for i in range(11)]
     resp = rest.post(f"/collections/{coll}/points/batch", json={"operations": [{"upsert": {"points": eleven}}]}, params=WAIT)
     assert resp.status_code == 429 and "retry-after" not in resp.headers
-    assert "Write rate limit exceeded, request larger than rate limiter capacity, please try to split your request" in resp.json()["status"]["error"]
+    assert "Write rate limit exceeded, request larger than than rate limiter capacity, please try to split your request" in resp.json()["status"]["error"]
     rest.ok("PUT", f"/collections/{coll}/points", json={"points": eleven[:10]}, params=WAIT)
     resp = rest.put(f"/collections/{coll}/points", json={"points": eleven[:2]}, params=WAIT)
     assert resp.status_code == 429
@@ -231,7 +231,7 @@ def test_rate_limits(rest: RestClient, coll: str) -> None:
     assert 6 <= int(resp.headers["retry-after"]) <= 12  # 10 tokens a minute: one every 6 s
     assert rest.ok("POST", f"/collections/{coll}/points/count", json={})["count"] == 22  # the refused two are not there
     resp = rest.post(f"/collections/{coll}/points", json={"ids": [1, 2, 3, 4, 5]})
-    assert resp.status_code == 429 and "request larger than rate limiter capacity" in resp.json()["status"]["error"]
+    assert resp.status_code == 429 and "request larger than than rate limiter capacity" in resp.json()["status"]["error"]
     assert len(rest.ok("POST", f"/collections/{coll}/points", json={"ids": [1, 2, 3]})) == 3
     two_conditions = {"must": [{"has_id": [1]}, {"has_id": [1, 2]}]}
     resp = rest.post(f"/collections/{coll}/points/scroll", json={"filter": two_conditions})
@@ -268,7 +268,7 @@ def test_a_batch_is_charged_as_one_read(rest: RestClient, coll: str) -> None:
     strict(rest, coll, enabled=True, read_rate_limit=2)
     search = {"query": [1.0, 0, 0, 0], "limit": 1}
     resp = rest.post(f"/collections/{coll}/points/query/batch", json={"searches": [search] * 3})
-    assert resp.status_code == 429 and "request larger than rate limiter capacity" in resp.json()["status"]["error"]
+    assert resp.status_code == 429 and "request larger than than rate limiter capacity" in resp.json()["status"]["error"]
     assert len(rest.ok("POST", f"/collections/{coll}/points/query/batch", json={"searches": [search] * 2})) == 2
     resp = rest.post(f"/collections/{coll}/points/query/batch", json={"searches": [search] * 2})
     assert resp.status_code == 429 and "Operation requires 2 tokens but only 0.0 were available" in resp.json()["status"]["error"]

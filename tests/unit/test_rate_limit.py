@@ -37,7 +37,7 @@ def test_refills_at_the_limit_per_minute_up_to_its_capacity() -> None:
 
 def test_a_request_larger_than_the_capacity_can_never_pass() -> None:
     bucket = TokenBucket(4, Clock())
-    with pytest.raises(RateLimited, match="request larger than rate limiter capacity") as raised:
+    with pytest.raises(RateLimited, match="request larger than than rate limiter capacity") as raised:
         bucket.take(5, "Read")
     assert raised.value.retry_after is None
     bucket.take(4, "Read")  # the refused request took nothing

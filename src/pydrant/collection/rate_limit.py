@@ -28,7 +28,8 @@ class TokenBucket:
     def take(self, cost: int, kind: str) -> None:
         """Consume `cost` tokens, or raise RateLimited (`kind` is "Read" or "Write")."""
         if cost > self.capacity:
-            raise RateLimited(f"{kind} rate limit exceeded, request larger than rate limiter capacity, "
+            # Qdrant's words, its doubled "than" included: clients match on them.
+            raise RateLimited(f"{kind} rate limit exceeded, request larger than than rate limiter capacity, "
                               "please try to split your request", None)
         with self._lock:
             now = self._clock()
