@@ -196,6 +196,9 @@ def test_sparse_vector_checks_use_qdrants_words(rest: RestClient, named: str) ->
     clash = {"vectors": {"image": {"size": 2, "distance": "Dot"}}, "sparse_vectors": {"image": {}}}
     assert rest.error("PUT", f"/collections/{named}_clash", 400, json=clash) == (
         "Wrong input: Dense and sparse vector names must be unique - duplicate found with 'image'")
+    for body in ({"vectors": {"size": 2, "distance": "Dot"}, "sparse_vectors": {"": {}}}, {"sparse_vectors": {"": {}}}):
+        assert rest.error("PUT", f"/collections/{named}_clash", 422, json=body) == (
+            "Validation error in JSON body: [sparse_vectors: Sparse vector name cannot be empty]")
 
 
 def test_a_timeout_of_zero_is_a_422(rest: RestClient, named: str) -> None:

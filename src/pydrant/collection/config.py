@@ -211,6 +211,8 @@ class CollectionConfig:
         sparse: dict[str, Any] = {}
         if request.sparse_vectors not in (msgspec.UNSET, None):
             for name, params in request.sparse_vectors.items():
+                if not name:  # Qdrant's words
+                    raise ValidationFailed("sparse_vectors: Sparse vector name cannot be empty")
                 if name in dense:
                     raise BadInput(f"Dense and sparse vector names must be unique - duplicate found with '{name}'")  # Qdrant's words
                 sparse[name] = _set_fields(params)
