@@ -160,6 +160,11 @@ def test_recommend_refusals_in_qdrants_words(http: httpx.Client, coll: str, name
         "Wrong input: Not existing vector name error: nope")
     assert refused(http, coll, "recommend", {"positive": [[1.0, 2.0]], "limit": 3}, 400) == (
         f"Wrong input: Vector dimension error: expected dim: {DIM}, got 2")
+    # Fields are named as the legacy body names them, not by their place in a Query API body.
+    assert refused(http, coll, "recommend", {"positive": [1, [1.0, True, 0.0, 0.0]], "limit": 3}, 422) == (
+        "Validation error in JSON body: [recommend_request.positive[1]: expected a vector (array of numbers)]")
+    assert refused(http, coll, "discover/batch", {"searches": [{"target": 1, "context": [{"positive": ["x"], "negative": 2}], "limit": 3}]}, 422) == (
+        "Validation error in JSON body: [searches[0].discover_request.context[0].positive: expected a vector (array of numbers)]")
 
 
 # ---- discover ------------------------------------------------------------------------------------

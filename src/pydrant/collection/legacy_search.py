@@ -155,7 +155,7 @@ def _discover_query(raw: Any, where: str) -> dict[str, Any]:
 # The query engine names fields by their place in the Query API body; a legacy caller sent
 # other names. `query.recommend.positive[0]` is the body's `positive[0]`, `query` of a search
 # its `vector`, and so on.
-_QUERY_PATH = re.compile(r"(?<![\w.\]])((?:searches\[\d+\]\.)?)(query\.recommend\.|query\.discover\.|(?:query(?:\.nearest|\.context)?|using)(?=[:.\[`]))")
+_QUERY_PATH = re.compile(r"(?<![\w.\]`])((?:searches\[\d+\]\.)?)(query\.recommend\.|query\.discover\.|(?:query(?:\.nearest|\.context)?|using)(?=[:.\[]))")
 
 
 @contextmanager
