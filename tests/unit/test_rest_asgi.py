@@ -16,11 +16,15 @@ from pydrant.api.rest.asgi import Api, Mode, RestApp, Static
 from pydrant.api.rest.context import RequestContext
 from pydrant.api.rest.router import Router
 from pydrant.errors import NotFound
+from pydrant.service.request_stats import RequestStats
 
 
 class FakeToc:
+    """The table of contents as the ASGI layer uses it: answers are counted, shutdown closes it."""
+
     def __init__(self) -> None:
         self.closed = 0
+        self.rest_stats = RequestStats()
 
     def close(self) -> None:
         self.closed += 1
