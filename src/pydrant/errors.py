@@ -116,12 +116,18 @@ class RateLimited(PydrantError):
 _FIELD_PATH = re.compile(r"^(Validation error in JSON body: \[(?:searches\[\d+\]\.)?)(?=[\w\[\].]+: )")
 
 
+def name_validation_paths(exc: ValidationFailed, field: str) -> None:
+    """Name a validator error's field the way Qdrant's validator does for a request struct
+    that flattens another: `internal.limit` in a query body, `search_request.limit` in a
+    legacy search body."""
+    exc.message = _FIELD_PATH.sub(lambda m: f"{m.group(1)}{field}.", exc.message, count=1)
+
+
 @contextmanager
 def validation_paths_under(field: str) -> Iterator[None]:
-    """Name fields the way Qdrant's validator does for a request struct that flattens another:
-    `internal.limit` in a query body, `search_request.limit` in a legacy search body."""
+    """`name_validation_paths` for every validator error raised in the block."""
     try:
         yield
     except ValidationFailed as exc:
-        exc.message = _FIELD_PATH.sub(lambda m: f"{m.group(1)}{field}.", exc.message, count=1)
+        name_validation_paths(exc, field)
         raise

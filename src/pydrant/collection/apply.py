@@ -85,9 +85,11 @@ class Applier:
         for segment in self.holder.segments:
             segment.create_index(key, schema)
 
-    def _threshold_points(self, kb: int) -> int:
-        """Points whose dense vectors take `kb` KB (1 KB = one 256-dim float32 vector)."""
+    def _threshold_points(self) -> int:
+        """Points whose dense vectors take indexing_threshold KB (1 KB = one 256-dim float32
+        vector); the default threshold when it is 0 (indexing off) or unset."""
         config = self.config()
+        kb = int(config.raw["optimizer_config"].get("indexing_threshold") or DEFAULT_INDEXING_THRESHOLD_KB)
         bytes_per_point = sum(4 * spec.size for spec in config.vectors.values() if spec.kind == "dense") or 1024
         return kb * 1024 // bytes_per_point
 
@@ -100,14 +102,12 @@ class Applier:
         indexing_threshold is in KB of vectors). Bounded on both sides: tiny thresholds would
         seal a segment per write batch, tiny vectors make an appendable segment (whose files
         every flush rewrites) hold hundreds of thousands of points."""
-        kb = self.config().raw["optimizer_config"].get("indexing_threshold") or DEFAULT_INDEXING_THRESHOLD_KB
-        return min(MAX_APPENDABLE_POINTS, max(1000, self._threshold_points(int(kb))))
+        return min(MAX_APPENDABLE_POINTS, max(1000, self._threshold_points()))
 
     def index_threshold(self) -> int:
         """Points past which a segment is indexed once writes pause: the indexing_threshold
         itself, without seal_threshold's floor (as Qdrant indexes any segment past it)."""
-        kb = self.config().raw["optimizer_config"].get("indexing_threshold") or DEFAULT_INDEXING_THRESHOLD_KB
-        return min(self.seal_threshold(), max(1, self._threshold_points(int(kb))))
+        return min(self.seal_threshold(), max(1, self._threshold_points()))
 
     def target_segment(self) -> Segment:
         segment = self.holder.appendable(self._specs())

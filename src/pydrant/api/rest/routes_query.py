@@ -10,19 +10,26 @@ from pydrant.collection import legacy_search, query
 from pydrant.collection.collection import Collection
 from pydrant.collection.query import Resolver
 from pydrant.collection.config import decode_model
-from pydrant.errors import validation_paths_under
+from pydrant.errors import ValidationFailed, name_validation_paths
 from pydrant.models.query import QueryBatchBody
 
 
 def query_points(ctx: RequestContext) -> Any:
-    with validation_paths_under("internal"):  # as Qdrant's QueryRequest names its fields
+    # A plain `try` (free when nothing is raised): this is the search hot path.
+    try:
         return query.query_points(ctx.collection(), ctx.json_object(), ctx.toc.get)
+    except ValidationFailed as exc:
+        name_validation_paths(exc, "internal")  # as Qdrant's QueryRequest names its fields
+        raise
 
 
 def query_batch(ctx: RequestContext) -> Any:
     body: QueryBatchBody = decode_model(ctx.json_object(), QueryBatchBody)
-    with validation_paths_under("internal"):
+    try:
         return query.query_batch(ctx.collection(), body.searches, ctx.toc.get)
+    except ValidationFailed as exc:
+        name_validation_paths(exc, "internal")
+        raise
 
 
 def query_groups(ctx: RequestContext) -> Any:
