@@ -23,8 +23,9 @@ from pydrant.models.query import PositiveInt
 
 NonNegativeInt = Annotated[int, Meta(ge=0)]
 
-# Fields every legacy body shares with the Query API, passed through unchanged.
-_SHARED = ("filter", "params", "with_payload", "with_vector", "score_threshold", "shard_key")
+# Fields search and recommend bodies share with the Query API, passed through unchanged (the
+# query body reads `with_vectors` as Qdrant's alias of `with_vector` itself).
+_SHARED = ("filter", "params", "with_payload", "with_vector", "with_vectors", "score_threshold", "shard_key")
 
 
 class Paged(Body):
@@ -91,10 +92,7 @@ def _path(where: str) -> str:
 
 
 def _shared(raw: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
-    body = {key: raw[key] for key in (*_SHARED, *fields) if key in raw}
-    if "with_vector" not in raw and "with_vectors" in raw:
-        body["with_vector"] = raw["with_vectors"]  # Qdrant's alias
-    return body
+    return {key: raw[key] for key in (*_SHARED, *fields) if key in raw}
 
 
 def _named_vector(raw: Any, where: str) -> tuple[Any, str | None]:
