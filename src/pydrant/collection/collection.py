@@ -181,16 +181,21 @@ class Collection:
             for i, (op_id, ops) in enumerate(zip(op_ids, operation_lists)):
                 last = i == len(op_ids) - 1
                 self._pending.append((op_id, ops, done if last else None, i > 0))
+        if done is not None:
+            # A waiting writer has the worker apply its records while its own fsync runs: the
+            # fsync releases the GIL, so the two overlap, and a small batch is answered in
+            # about the longer of the two instead of their sum. Readers may see the records a
+            # moment before they are durable; the writer is answered only after both.
+            self._call_worker()
         try:
             self.wal.sync_through(op_ids[-1])
         except BaseException:
-            self._call_worker()  # it fails the records' waiters (it cannot make them durable either)
+            self._call_worker()  # it fails the records' waiters it has not applied yet
             raise
-        # A writer applies its own records (and any before them) when nobody else is applying:
-        # two thread hand-offs less than leaving them to the worker. A writer that does not
-        # wait does too, so a client's next request (typically a read after an upload) sees
-        # what it was told is acknowledged. Otherwise the worker is told they are durable.
-        if not self._apply_pending(op_ids[-1], blocking=False):
+        # A writer that does not wait applies its own records (and any before them) when
+        # nobody else is applying, so a client's next request (typically a read after an
+        # upload) sees what it was told is acknowledged; otherwise the worker applies them.
+        if done is None and not self._apply_pending(op_ids[-1], blocking=False):
             self._call_worker()
         status = "acknowledged"
         if done is not None:
@@ -317,7 +322,9 @@ class Collection:
 
     def _apply_batch(self, batch: list[Pending]) -> None:
         try:
-            self.wal.sync_through(batch[-1][0])  # never apply what is not durable yet
+            # Records may be applied while their writer's fsync runs (see write_chain), but not
+            # once an fsync has failed: the WAL cannot make them durable.
+            self.wal.check_usable()
         except Exception as exc:
             # The WAL could not make these durable (disk full, I/O error): they are not applied
             # and their writers get the error; the WAL refuses further writes until restart.
@@ -386,6 +393,10 @@ class Collection:
             same_segments = [s.segment_id for s in segments] == [e.id for e in self.manifest.segments]
             if applied == self._flushed_op and not self._config_dirty and same_segments and not any(s.dirty for s in segments):
                 return
+            # Records are applied before their fsync ends: the segments must not get ahead of
+            # the log, or a crash would lose WAL records that the manifest says it holds and
+            # the recovered log would number new records below `applied_op`.
+            self.wal.sync_through(applied)
             generation = self.manifest.generation + 1  # new file names every flush: never overwrite live files
             previous = {e.id: e.files for e in self.manifest.segments}
             entries = []

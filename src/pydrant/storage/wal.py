@@ -202,6 +202,10 @@ class Wal:
             self._next_op = first + len(frames)
             return list(range(first, self._next_op))
 
+    def check_usable(self) -> None:
+        """Raise StorageFailure once a failed write or fsync has made the log refuse records."""
+        self._check_writable()
+
     def _check_writable(self) -> None:
         if self._broken is not None:
             raise StorageFailure(f"WAL {self.directory} is unusable after: {self._broken.message}")
