@@ -74,7 +74,8 @@ def tune_garbage_collector() -> None:
 
 def serve(settings: Settings) -> int:
     logging.basicConfig(level=settings.log.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    toc = TableOfContents(settings.storage.storage_path, settings.storage.flush_interval_sec)
+    toc = TableOfContents(settings.storage.storage_path, settings.storage.flush_interval_sec,
+                          snapshots_path=settings.storage.snapshots_path)
     tune_garbage_collector()
     app = build_app(
         toc, int(settings.service.max_request_size_mb * 1024 * 1024), settings.service.api_key, settings.service.enable_cors

@@ -16,6 +16,7 @@ ENV_PREFIX = "PYDRANT__"
 @dataclass(frozen=True)
 class StorageSettings:
     storage_path: Path
+    snapshots_path: Path | None  # None: `snapshots` inside storage_path
     flush_interval_sec: float
     wal_segment_mb: int
 
@@ -94,6 +95,7 @@ def _typed(raw: dict[str, Any]) -> Settings:
     return Settings(
         storage=StorageSettings(
             storage_path=get("storage", "storage_path", Path),
+            snapshots_path=None if raw["storage"]["snapshots_path"] is None else get("storage", "snapshots_path", Path),
             flush_interval_sec=get("storage", "flush_interval_sec", float),
             wal_segment_mb=get("storage", "wal_segment_mb", int),
         ),

@@ -337,8 +337,6 @@ def test_bad_input_is_invalid_argument_with_rest_message(g: QdrantClient, r: Qdr
 
 
 def test_unsupported_features_are_unimplemented(g: QdrantClient, coll: str) -> None:
-    err = rpc_error(lambda: g.list_snapshots(coll))
-    assert err.code() == grpc.StatusCode.UNIMPLEMENTED and "qdrant.Snapshots/List" in err.details()
     err = rpc_error(lambda: g.create_shard_key(coll, "k"))
     assert err.code() == grpc.StatusCode.UNIMPLEMENTED
 

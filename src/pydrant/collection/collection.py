@@ -11,6 +11,7 @@ worker thread, which also flushes. Readers hold the read side of an RW lock over
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import threading
 import time
@@ -23,7 +24,7 @@ from typing import Any, Callable, Iterator, Sequence, Union
 from pydrant.collection.apply import Applier
 from pydrant.collection.config import CollectionConfig
 from pydrant.collection.holder import SegmentHolder
-from pydrant.collection.manifest import Manifest, SegmentEntry, load_manifest, save_manifest
+from pydrant.collection.manifest import MANIFEST_FILE, Manifest, SegmentEntry, load_manifest, save_manifest
 from pydrant.collection.operations import Operation, decode_record, encode_record
 from pydrant.collection.rate_limit import TokenBucket
 from pydrant.collection.optimizer import Optimizer, has_graph_candidates
@@ -450,6 +451,31 @@ class Collection:
 
         shutil.rmtree(path, ignore_errors=True)
 
+    # ---- snapshots ----------------------------------------------------------------------------
+    def snapshot_files(self, dest: Path) -> int:
+        """Hard-link (or copy, across file systems) the files of a consistent image of the
+        collection into the empty directory `dest`: its config, its manifest and the segment
+        files the manifest names, after every logged operation is applied and flushed. Returns
+        the last op the image holds. Writes wait meanwhile; the links cost no copy, and segment
+        files are never rewritten in place (each flush writes new names), so the image stays
+        as it was while it is archived with no lock held."""
+        with self._submit_lock:
+            self._ensure_open()
+            self._drain()
+            self.flush()
+            with self._apply_lock:  # no flush (its garbage collection) while linking
+                manifest = self.manifest
+                if not self.fileio.exists(self.directory / MANIFEST_FILE):  # nothing written yet
+                    save_manifest(self.directory, manifest, self.fileio)
+                _link_or_copy(self.directory / CONFIG_FILE, dest / CONFIG_FILE)
+                _link_or_copy(self.directory / MANIFEST_FILE, dest / MANIFEST_FILE)
+                for entry in manifest.segments:
+                    segment_dir = Path("segments") / str(entry.id)
+                    (dest / segment_dir).mkdir(parents=True, exist_ok=True)
+                    for name in sorted(referenced_files(entry.files)):
+                        _link_or_copy(self.directory / segment_dir / name, dest / segment_dir / name)
+                return manifest.applied_op
+
     # ---- lifecycle ----------------------------------------------------------------------------
     def close(self) -> None:
         with self._submit_lock:
@@ -475,3 +501,10 @@ class Collection:
 
     def segments(self) -> Iterator[Any]:
         return iter(self.holder.segments)
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:  # another file system, or links not supported: a copy is as good
+        shutil.copy2(src, dst)

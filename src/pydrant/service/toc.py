@@ -32,8 +32,10 @@ def check_collection_name(name: str, field: str = "collection_name") -> None:
 
 
 class TableOfContents:
-    def __init__(self, storage_path: Path, flush_interval: float, fileio: FileIO = DEFAULT_FILEIO) -> None:
+    def __init__(self, storage_path: Path, flush_interval: float, fileio: FileIO = DEFAULT_FILEIO,
+                 snapshots_path: Path | None = None) -> None:
         self.root = storage_path
+        self.snapshots_path = storage_path / "snapshots" if snapshots_path is None else snapshots_path
         self.flush_interval = flush_interval
         self.fileio = fileio
         self._lock = threading.RLock()
@@ -49,7 +51,7 @@ class TableOfContents:
         directory = self.root / "collections"
         for entry in sorted(self.fileio.listdir(directory)):
             path = directory / entry
-            if entry.startswith(".deleted-"):
+            if entry.startswith("."):  # `.deleted-*` being removed, `.recover-*` never swapped in
                 shutil.rmtree(path, ignore_errors=True)
                 continue
             if not (path / CONFIG_FILE).exists():
@@ -106,6 +108,32 @@ class TableOfContents:
         self.fileio.fsync_dir(graveyard.parent)
         shutil.rmtree(graveyard, ignore_errors=True)
         return True
+
+    def replace_collection(self, name: str, image: Path) -> None:
+        """Swap in the collection directory `image` (a recovered snapshot, on this file system)
+        as collection `name`, replacing the one of that name if any; its aliases stay."""
+        with self._lock:
+            if name in self.aliases:
+                raise BadInput(f"Alias `{name}` already exists!")
+            old = self.collections.pop(name, None)
+            if old is not None:
+                old.close()
+                graveyard = old.directory.with_name(f".deleted-{old.directory.name}")
+                self.fileio.rename(old.directory, graveyard)
+            directory = self.root / "collections" / uuid.uuid4().hex
+            self.fileio.rename(image, directory)
+            self.fileio.fsync_dir(directory.parent)
+            try:
+                self.collections[name] = Collection.open(directory, self.flush_interval, self.fileio)
+            except BaseException:
+                shutil.rmtree(directory, ignore_errors=True)  # a restart must not meet it either
+                if old is not None:  # the collection it was to replace comes back
+                    self.fileio.rename(graveyard, old.directory)
+                    self.fileio.fsync_dir(directory.parent)
+                    self.collections[name] = Collection.open(old.directory, self.flush_interval, self.fileio)
+                raise
+        if old is not None:
+            shutil.rmtree(graveyard, ignore_errors=True)
 
     def list_names(self) -> list[str]:
         with self._lock:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from qdrant_client import grpc as pb
@@ -15,6 +16,7 @@ from pydrant.api.rest import routes_collections as col
 from pydrant.api.rest import routes_points as pts
 from pydrant.api.rest import routes_query as qry
 from pydrant.api.rest import routes_service as svc
+from pydrant.api.rest import routes_snapshots as snap
 from pydrant.api.rest.context import RequestContext
 
 POINTS: dict[str, Rpc] = {
@@ -79,5 +81,35 @@ QDRANT: dict[str, Rpc] = {
     "HealthCheck": Rpc(_version, lambda request: RestCall({}), _health),
 }
 
-# Snapshots (every method): UNIMPLEMENTED, as the REST snapshot endpoints refuse.
-SNAPSHOTS: dict[str, Rpc] = {}
+def _snapshot_description(found: dict[str, Any]) -> pb.SnapshotDescription:
+    description = pb.SnapshotDescription(name=found["name"], size=found["size"])
+    if found.get("creation_time"):
+        description.creation_time.FromDatetime(datetime.fromisoformat(found["creation_time"]))
+    if found.get("checksum"):
+        description.checksum = found["checksum"]
+    return description
+
+
+def _collection_call(request: Any) -> RestCall:
+    return RestCall({"collection_name": request.collection_name})
+
+
+def _snapshot_call(request: Any) -> RestCall:
+    path = {"snapshot_name": request.snapshot_name}
+    if "collection_name" in request.DESCRIPTOR.fields_by_name:
+        path["collection_name"] = request.collection_name
+    return RestCall(path)
+
+
+SNAPSHOTS: dict[str, Rpc] = {
+    "Create": Rpc(snap.create_snapshot, _collection_call,
+                  lambda r, t: pb.CreateSnapshotResponse(snapshot_description=_snapshot_description(r), time=t)),
+    "List": Rpc(snap.list_snapshots, _collection_call,
+                lambda r, t: pb.ListSnapshotsResponse(snapshot_descriptions=[_snapshot_description(d) for d in r], time=t)),
+    "Delete": Rpc(snap.delete_snapshot, _snapshot_call, lambda r, t: pb.DeleteSnapshotResponse(time=t)),
+    "CreateFull": Rpc(snap.create_full_snapshot, lambda request: RestCall({}),
+                      lambda r, t: pb.CreateSnapshotResponse(snapshot_description=_snapshot_description(r), time=t)),
+    "ListFull": Rpc(snap.list_full_snapshots, lambda request: RestCall({}),
+                    lambda r, t: pb.ListSnapshotsResponse(snapshot_descriptions=[_snapshot_description(d) for d in r], time=t)),
+    "DeleteFull": Rpc(snap.delete_full_snapshot, _snapshot_call, lambda r, t: pb.DeleteSnapshotResponse(time=t)),
+}

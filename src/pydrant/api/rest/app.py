@@ -6,6 +6,7 @@ import msgspec
 from starlette.types import ASGIApp
 
 from pydrant.api.rest import routes_collections as col, routes_points as pts, routes_query as qry, routes_service as svc
+from pydrant.api.rest import routes_snapshots as snap
 from pydrant.api.rest.asgi import JSON, TEXT, Api, Endpoint, Handler, Mode, RestApp, Static
 from pydrant.api.rest.router import Router
 from pydrant.service.toc import TableOfContents
@@ -60,7 +61,22 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", C + "/points/recommend/groups", qry.recommend_groups),
     ("POST", C + "/points/discover", qry.discover),
     ("POST", C + "/points/discover/batch", qry.discover_batch),
+    ("GET", C + "/snapshots", snap.list_snapshots),
+    ("POST", C + "/snapshots", snap.create_snapshot),
+    ("POST", C + "/snapshots/upload", snap.recover_from_upload),
+    ("PUT", C + "/snapshots/recover", snap.recover_from_location),
+    ("GET", C + "/snapshots/{snapshot_name}", snap.get_snapshot),
+    ("DELETE", C + "/snapshots/{snapshot_name}", snap.delete_snapshot),
+    ("GET", "/snapshots", snap.list_full_snapshots),
+    ("POST", "/snapshots", snap.create_full_snapshot),
+    ("GET", "/snapshots/{snapshot_name}", snap.get_full_snapshot),
+    ("DELETE", "/snapshots/{snapshot_name}", snap.delete_full_snapshot),
 ]
+
+# A snapshot upload is not bound by the JSON body limit (`service.max_request_size_mb`); it is
+# held in memory while parsed, so it has a bound of its own.
+SNAPSHOT_UPLOAD_MAX_BYTES = 4 * 2**30
+MAX_BODY: dict[Handler, int] = {snap.recover_from_upload: SNAPSHOT_UPLOAD_MAX_BYTES}
 
 # Short reads: always on the event loop (asgi.Mode.INLINE), a threadpool hop costs more than
 # they do. They do no I/O, but can wait for locks: the collection read lock (see below) and the
@@ -118,16 +134,6 @@ UNSUPPORTED_PATHS: list[tuple[str, str]] = [
     ("GET", "/quotas"),
     ("PUT", "/quotas"),
     ("GET", "/cluster/telemetry"),
-    ("GET", "/snapshots"),
-    ("POST", "/snapshots"),
-    ("GET", "/snapshots/{snapshot_name}"),
-    ("DELETE", "/snapshots/{snapshot_name}"),
-    ("GET", C + "/snapshots"),
-    ("POST", C + "/snapshots"),
-    ("POST", C + "/snapshots/upload"),
-    ("PUT", C + "/snapshots/recover"),
-    ("GET", C + "/snapshots/{snapshot_name}"),
-    ("DELETE", C + "/snapshots/{snapshot_name}"),
     ("POST", C + "/cluster"),
     ("GET", C + "/shards"),
     ("PUT", C + "/shards"),
@@ -180,7 +186,8 @@ def build_router() -> Router[Endpoint]:
         return f"{method} {path.replace('{collection_name}', '{name}')}"  # Qdrant's route names
 
     for method, path, handler in ROUTES:
-        add(method, path, Api(handler, mode_of(handler), TEXT_HANDLERS.get(handler, JSON), label(method, path)))
+        add(method, path, Api(handler, mode_of(handler), TEXT_HANDLERS.get(handler, JSON), label(method, path),
+                              MAX_BODY.get(handler)))
     for method, path in UNSUPPORTED_PATHS:
         add(method, path, Api(svc.unsupported, mode_of(svc.unsupported), label=label(method, path)))
     for path in HEALTH_PATHS:

@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import enum
 import hmac
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Union
 
 from starlette.datastructures import URL
@@ -50,6 +52,23 @@ class Api:
     mode: Mode
     content_type: bytes = JSON
     label: str = ""  # Qdrant's name of the endpoint in telemetry: `PUT /collections/{name}/points`
+    max_body: int | None = None  # a body limit of its own (snapshot uploads); None: the server's
+
+
+class Accepted:
+    """A handler's answer when it started the work in the background (`wait=false`): Qdrant's
+    202 with status `accepted` and no result."""
+
+
+@dataclass(frozen=True, slots=True)
+class FileDownload:
+    """A handler's answer that is a file's bytes (snapshot downloads), streamed in chunks."""
+
+    path: Path
+    content_type: bytes = b"application/octet-stream"
+
+
+DOWNLOAD_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,27 +185,36 @@ class RestApp:
         retry_after = None
         try:
             key = declared = None
+            request_type = b""
             for name, value in scope["headers"]:
                 if name == b"content-length":
                     declared = value if declared is None else declared
                 elif name == b"api-key":
                     key = value if key is None else key
+                elif name == b"content-type":
+                    request_type = value
             if self.check_key and (key is None or self._key is None or not hmac.compare_digest(key, self._key)):
                 status, body = 401, envelope.error("Unauthorized: invalid or missing api-key", started)
             elif b"%" in (raw := scope.get("raw_path") or b"") and b"%2f" in raw.lower():
                 # A name never contains `/`: an encoded slash must not reach another route.
                 status, body = 404, envelope.error(f"Not found: no route for {method} {URL(scope=scope).path}", started)
             else:
-                payload = await self._read_body(receive, declared)
+                payload = await self._read_body(receive, declared, endpoint.max_body or self.max_body_bytes)
                 if payload is None:
                     return  # the client went away: nobody to answer
-                ctx = RequestContext(self.toc, params, scope["query_string"], payload)
+                ctx = RequestContext(self.toc, params, scope["query_string"], payload, request_type)
                 mode = endpoint.mode
                 if mode is Mode.INLINE or (mode is Mode.ADAPTIVE and self._alone(same_connection)):
                     result = endpoint.handler(ctx)
                 else:
                     result = await asyncio.get_running_loop().run_in_executor(self._pool, endpoint.handler, ctx)
-                if endpoint.content_type == JSON:
+                if isinstance(result, FileDownload):
+                    await self._send_file(send, result, vary)
+                    self.toc.rest_stats.record(endpoint.label, 200, time.perf_counter() - started)
+                    return
+                if isinstance(result, Accepted):
+                    status, body = 202, envelope.accepted(started)
+                elif endpoint.content_type == JSON:
                     status, body = 200, envelope.ok(result, started)
                 else:
                     status, body, content_type = 200, result.encode(), endpoint.content_type
@@ -205,10 +233,27 @@ class RestApp:
         self.toc.rest_stats.record(endpoint.label, status, time.perf_counter() - started)
         await answer(send, status, body, content_type, vary, retry_after)
 
-    async def _read_body(self, receive: Receive, declared: bytes | None) -> bytes | None:
+    @staticmethod
+    async def _send_file(send: Send, download: FileDownload, vary: bool) -> None:
+        """The file's bytes as they are now, in chunks; it is opened before the answer starts, so
+        a file deleted meanwhile is still sent whole (its inode lives while open)."""
+        with open(download.path, "rb") as file:
+            size = os.fstat(file.fileno()).st_size
+            headers = [(b"content-length", b"%d" % size), (b"content-type", download.content_type),
+                       (b"content-disposition", b'attachment; filename="%s"' % download.path.name.encode())]
+            if vary:
+                headers.append(VARY_ORIGIN)
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            while True:
+                chunk = file.read(DOWNLOAD_CHUNK)
+                last = len(chunk) < DOWNLOAD_CHUNK
+                await send({"type": "http.response.body", "body": chunk, "more_body": not last})
+                if last:
+                    return
+
+    async def _read_body(self, receive: Receive, declared: bytes | None, limit: int) -> bytes | None:
         """The whole body, refused past the limit by its declared length or as it streams in;
         None when the client disconnects."""
-        limit = self.max_body_bytes
         if declared is not None and declared.isdigit() and int(declared) > limit:
             raise PayloadTooLarge(f"JSON payload ({declared.decode()} bytes) is larger than allowed (limit: {limit} bytes).")
         chunks: list[bytes] = []

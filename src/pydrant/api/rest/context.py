@@ -15,13 +15,15 @@ MAX_WAIT_SECONDS = 86_400
 
 
 class RequestContext:
-    __slots__ = ("toc", "path", "query_string", "body", "_query")
+    __slots__ = ("toc", "path", "query_string", "body", "content_type", "_query")
 
-    def __init__(self, toc: TableOfContents, path: dict[str, str], query_string: bytes, body: bytes) -> None:
+    def __init__(self, toc: TableOfContents, path: dict[str, str], query_string: bytes, body: bytes,
+                 content_type: bytes = b"") -> None:
         self.toc = toc
         self.path = path
         self.query_string = query_string
         self.body = body
+        self.content_type = content_type  # the request's Content-Type header (multipart uploads read it)
         self._query: dict[str, str] | None = None
 
     @property

@@ -43,6 +43,11 @@ def ok(result: Any, started: float) -> bytes:
     return _encoder.encode({"result": result, "status": "ok", "time": time.perf_counter() - started})
 
 
+def accepted(started: float) -> bytes:
+    """Qdrant's 202 body for work started in the background (`wait=false` snapshots)."""
+    return _encoder.encode({"status": "accepted", "time": time.perf_counter() - started})
+
+
 def error(message: str, started: float) -> bytes:
     return _encoder.encode({"status": {"error": message}, "time": time.perf_counter() - started})
 

@@ -1,0 +1,178 @@
+"""Snapshot endpoints: collection snapshots (create, list, download, delete, recover from a
+location or an upload) and full snapshots (create, list, download, delete)."""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+from pathlib import Path
+from typing import Any, Callable, Literal
+
+import msgspec
+
+from pydrant.api.rest.asgi import Accepted, FileDownload
+from pydrant.api.rest.context import RequestContext
+from pydrant.api.rest.routes_collections import PEER_ID
+from pydrant.collection.convert import decode_json
+from pydrant.errors import BadRequest, MalformedJson
+from pydrant.service.snapshots import SnapshotStore
+
+log = logging.getLogger("pydrant.snapshots")
+
+Priority = Literal["no_sync", "snapshot", "replica"]
+PRIORITIES = ("no_sync", "snapshot", "replica")
+
+
+class SnapshotRecoverBody(msgspec.Struct):
+    location: str
+    priority: Priority | None = None
+    checksum: str | None = None
+    api_key: str | None = None
+
+
+def _store(ctx: RequestContext) -> SnapshotStore:
+    return SnapshotStore(ctx.toc.snapshots_path, PEER_ID)
+
+
+def _run(ctx: RequestContext, work: Callable[[], Any], what: str) -> Any:
+    """Run `work` now (`wait=true`, the default for snapshots) or in the background (202)."""
+    if ctx.flag("wait", True):
+        return work()
+
+    def background() -> None:
+        try:
+            work()
+        except Exception:
+            log.exception("%s failed", what)
+
+    threading.Thread(target=background, name="snapshot", daemon=True).start()
+    return Accepted()
+
+
+# ---- collection snapshots ---------------------------------------------------------------------
+def list_snapshots(ctx: RequestContext) -> Any:
+    name = ctx.collection().name
+    store = _store(ctx)
+    return store.list(store.collection_dir(name))
+
+
+def create_snapshot(ctx: RequestContext) -> Any:
+    name = ctx.collection().name
+    toc = ctx.toc
+    return _run(ctx, lambda: _store(ctx).create_collection_snapshot(toc, name), f"snapshot of `{name}`")
+
+
+def get_snapshot(ctx: RequestContext) -> Any:
+    name = ctx.collection().name
+    store = _store(ctx)
+    return FileDownload(store.find(store.collection_dir(name), ctx.path["snapshot_name"]))
+
+
+def delete_snapshot(ctx: RequestContext) -> Any:
+    name = ctx.collection().name
+    store = _store(ctx)
+    directory, snapshot = store.collection_dir(name), ctx.path["snapshot_name"]
+    store.find(directory, snapshot)  # a missing one is a 404 even without waiting
+
+    def work() -> bool:
+        store.delete(directory, snapshot)
+        return True
+
+    return _run(ctx, work, f"deleting snapshot {snapshot}")
+
+
+def recover_from_location(ctx: RequestContext) -> Any:
+    name = ctx.path["collection_name"]
+    request: SnapshotRecoverBody = decode_json(ctx.body, SnapshotRecoverBody)
+    store = _store(ctx)
+    scheme = request.location.split(":", 1)[0].lower() if ":" in request.location else ""
+    if scheme == "file":
+        path = store.local_file(request.location)
+
+        def work() -> bool:
+            store.recover_collection(ctx.toc, name, path, request.checksum)
+            return True
+
+        return _run(ctx, work, f"recovering `{name}`")
+    if scheme not in ("http", "https"):
+        raise BadRequest(f"Invalid snapshot URI `{request.location}`: expected a file://, http:// or https:// location")
+
+    def download_and_recover() -> bool:
+        downloaded = store.download(request.location, request.api_key)
+        try:
+            store.recover_collection(ctx.toc, name, downloaded, request.checksum)
+        finally:
+            downloaded.unlink(missing_ok=True)
+        return True
+
+    return _run(ctx, download_and_recover, f"recovering `{name}`")
+
+
+def recover_from_upload(ctx: RequestContext) -> Any:
+    name = ctx.path["collection_name"]
+    priority = ctx.query.get("priority")
+    if priority is not None and priority not in PRIORITIES:
+        raise MalformedJson(f"priority: unknown variant `{priority}`, expected one of {', '.join(PRIORITIES)}",
+                            where="query parameters")
+    checksum = ctx.query.get("checksum")
+    store = _store(ctx)
+    uploaded = store.spool(_uploaded_file(ctx))
+
+    def work() -> bool:
+        try:
+            store.recover_collection(ctx.toc, name, uploaded, checksum)
+        finally:
+            uploaded.unlink(missing_ok=True)
+        return True
+
+    try:
+        return _run(ctx, work, f"recovering `{name}` from an upload")
+    except BaseException:
+        uploaded.unlink(missing_ok=True)
+        raise
+
+
+def _uploaded_file(ctx: RequestContext) -> Any:
+    """The `snapshot` part of a multipart/form-data body, as a readable file object."""
+    from python_multipart import parse_form
+    from python_multipart.exceptions import FormParserError
+
+    if not ctx.content_type.lower().startswith(b"multipart/form-data"):
+        raise MalformedJson("expected a multipart/form-data body with the snapshot in a `snapshot` part")
+    files: list[Any] = []
+    headers = {"Content-Type": ctx.content_type, "Content-Length": str(len(ctx.body)).encode()}
+    try:
+        parse_form(headers, io.BytesIO(ctx.body), lambda field: None, files.append)
+    except (FormParserError, ValueError) as exc:
+        raise MalformedJson(f"malformed multipart/form-data body: {exc}") from None
+    for file in files:
+        if file.field_name in (b"snapshot", "snapshot"):
+            file.file_object.seek(0)
+            return file.file_object
+    raise MalformedJson("the multipart/form-data body has no `snapshot` file part")
+
+
+# ---- full snapshots -------------------------------------------------------------------------
+def list_full_snapshots(ctx: RequestContext) -> Any:
+    return _store(ctx).list(ctx.toc.snapshots_path)
+
+
+def create_full_snapshot(ctx: RequestContext) -> Any:
+    toc = ctx.toc
+    return _run(ctx, lambda: _store(ctx).create_full_snapshot(toc), "full snapshot")
+
+
+def get_full_snapshot(ctx: RequestContext) -> Any:
+    return FileDownload(_store(ctx).find(ctx.toc.snapshots_path, ctx.path["snapshot_name"]))
+
+
+def delete_full_snapshot(ctx: RequestContext) -> Any:
+    store, directory, snapshot = _store(ctx), Path(ctx.toc.snapshots_path), ctx.path["snapshot_name"]
+    store.find(directory, snapshot)
+
+    def work() -> bool:
+        store.delete(directory, snapshot)
+        return True
+
+    return _run(ctx, work, f"deleting snapshot {snapshot}")
