@@ -261,3 +261,12 @@ def test_oversized_body_is_refused_cleanly(rest: RestClient, coll: str) -> None:
     assert msg
     # The server is still healthy afterwards.
     assert rest.get("/readyz").status_code == 200
+
+
+def test_the_default_vector_missing_is_named_empty_as_qdrant_does(rest: RestClient, collection_name: str) -> None:
+    """Clients match on Qdrant's exact text, which names the default vector with an empty string."""
+    rest.ok("PUT", f"/collections/{collection_name}", json={"vectors": {"dense": {"size": 2, "distance": "Dot"}}})
+    expected = "Wrong input: Not existing vector name error: "
+    assert rest.error("POST", f"/collections/{collection_name}/points/query", 400, json={"query": [1.0, 2.0]}) == expected
+    assert rest.error("PUT", f"/collections/{collection_name}/points", 400, params={"wait": "true"},
+                      json={"points": [{"id": 1, "vector": [1.0, 2.0]}]}) == expected

@@ -371,7 +371,7 @@ def test_lookup_from(rest: RestClient, local: QdrantClient, mixed: str, dense: A
     everything = query(rest, name, {"query": 1, "lookup_from": {"collection": src, "vector": "other"}, "limit": N})
     assert 1 in {p["id"] for p in everything}  # not excluded: the id belongs to the other collection
     assert rest.error("POST", f"/collections/{name}/points/query", 400, json={"query": 1, "lookup_from": {"collection": src}}) == (
-        "Wrong input: Not existing vector name error: (default vector)")
+        "Wrong input: Not existing vector name error: ")  # Qdrant's empty name of the default vector
     # A missing lookup collection is a 404 even when nothing needs looking up (as Qdrant).
     for body in ({"query": vectors[5].tolist(), "lookup_from": {"collection": "no_such_" + src}},
                  {"prefetch": {"query": vectors[5].tolist(), "lookup_from": {"collection": "no_such_" + src}},

@@ -251,7 +251,7 @@ class CollectionConfig:
     def vector(self, name: str) -> VectorSpec:
         spec = self.vectors.get(name) or self.sparse.get(name)
         if spec is None:
-            raise BadInput(f"Not existing vector name error: {name}" if name else "Not existing vector name error: (default vector)")
+            raise BadInput(f"Not existing vector name error: {name}")  # empty for the default vector, as Qdrant
         return spec
 
     def all_vectors(self) -> dict[str, VectorSpec]:

@@ -98,7 +98,7 @@ class _Lookup:
         try:
             source = self.collection.config.vector(self.name)
         except BadInput:
-            raise BadInput(f"Not existing vector name error: {self.name or '(default vector)'}") from None
+            raise BadInput(f"Not existing vector name error: {self.name}") from None  # empty for the default, as Qdrant
         spec = self.spec
         if (source.kind == "sparse") != (spec.kind == "sparse") or (spec.kind != "sparse" and source.size != spec.size):
             raise BadInput(f"{self.where}: vector `{self.name}` of collection `{self.collection.name}` does not match the searched vector `{spec.name}`")
@@ -236,7 +236,7 @@ def _spec(collection: Collection, node: QueryNode) -> VectorSpec:
     try:
         return collection.config.vector(node.using)
     except BadInput:
-        name = node.using or "(default vector)"
+        name = node.using or ""  # Qdrant names the default vector with an empty string
         raise BadInput(f"Not existing vector name error: {name}") from None  # Qdrant's words
 
 
