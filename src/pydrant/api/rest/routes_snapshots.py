@@ -22,6 +22,7 @@ log = logging.getLogger("pydrant.snapshots")
 
 Priority = Literal["no_sync", "snapshot", "replica"]
 PRIORITIES = ("no_sync", "snapshot", "replica")
+MULTIPART = "multipart/form-data body"
 
 
 class SnapshotRecoverBody(msgspec.Struct):
@@ -139,18 +140,18 @@ def _uploaded_file(ctx: RequestContext) -> Any:
     from python_multipart.exceptions import FormParserError
 
     if not ctx.content_type.lower().startswith(b"multipart/form-data"):
-        raise MalformedJson("expected a multipart/form-data body with the snapshot in a `snapshot` part")
+        raise MalformedJson("expected a multipart/form-data body with the snapshot in a `snapshot` part", where=MULTIPART)
     files: list[Any] = []
     headers = {"Content-Type": ctx.content_type, "Content-Length": str(len(ctx.body)).encode()}
     try:
         parse_form(headers, io.BytesIO(ctx.body), lambda field: None, files.append)
     except (FormParserError, ValueError) as exc:
-        raise MalformedJson(f"malformed multipart/form-data body: {exc}") from None
+        raise MalformedJson(f"malformed: {exc}", where=MULTIPART) from None
     for file in files:
         if file.field_name in (b"snapshot", "snapshot"):
             file.file_object.seek(0)
             return file.file_object
-    raise MalformedJson("the multipart/form-data body has no `snapshot` file part")
+    raise MalformedJson("no `snapshot` file part", where=MULTIPART)
 
 
 # ---- full snapshots -------------------------------------------------------------------------
