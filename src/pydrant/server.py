@@ -13,6 +13,7 @@ import uvicorn
 
 from pydrant.api.grpc.server import GrpcServer
 from pydrant.api.rest.app import build_app
+from pydrant.service.snapshots import SnapshotStore
 from pydrant.service.toc import TableOfContents
 from pydrant.settings import Settings
 
@@ -76,6 +77,7 @@ def serve(settings: Settings) -> int:
     logging.basicConfig(level=settings.log.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     toc = TableOfContents(settings.storage.storage_path, settings.storage.flush_interval_sec,
                           snapshots_path=settings.storage.snapshots_path)
+    SnapshotStore(toc.snapshots_path, 0).remove_leftovers()
     tune_garbage_collector()
     app = build_app(
         toc, int(settings.service.max_request_size_mb * 1024 * 1024), settings.service.api_key, settings.service.enable_cors

@@ -348,3 +348,16 @@ def test_a_snapshot_under_concurrent_writes_is_a_consistent_prefix(rest: RestCli
     assert ids == list(range(len(ids))), "a gap: the image is not a prefix of the writes"
     assert len(ids) >= before
     assert len(ids) < len(acked)
+
+
+def test_a_restart_removes_what_interrupted_snapshots_left(server_factory: Callable[..., ServerProcess]) -> None:
+    proc = server_factory()
+    snapshots = proc.storage_dir / "snapshots"
+    (snapshots / ".tmp" / "image-x").mkdir(parents=True)
+    (snapshots / "c").mkdir()
+    (snapshots / "c" / ".c-1-2026.snapshot.part").touch()
+    (snapshots / "c" / "kept.snapshot").write_bytes(b"x")
+    proc.restart()
+    assert not (snapshots / ".tmp").exists()
+    assert not (snapshots / "c" / ".c-1-2026.snapshot.part").exists()
+    assert (snapshots / "c" / "kept.snapshot").exists()

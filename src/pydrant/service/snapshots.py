@@ -77,6 +77,14 @@ class SnapshotStore:
         self.root = root
         self.peer_id = peer_id
 
+    def remove_leftovers(self) -> None:
+        """At startup: what snapshots cut short by a stop left behind (staging and download
+        files, name placeholders). Nothing is in progress yet."""
+        shutil.rmtree(self.root / TMP_DIR, ignore_errors=True)
+        if self.root.is_dir():
+            for placeholder in [*self.root.glob(".*.part"), *self.root.glob("*/.*.part")]:
+                placeholder.unlink(missing_ok=True)
+
     # ---- where things are ---------------------------------------------------------------------
     def collection_dir(self, collection_name: str) -> Path:
         check_collection_name(collection_name)
