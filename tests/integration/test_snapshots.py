@@ -361,3 +361,46 @@ def test_a_restart_removes_what_interrupted_snapshots_left(server_factory: Calla
     assert not (snapshots / ".tmp").exists()
     assert not (snapshots / "c" / ".c-1-2026.snapshot.part").exists()
     assert (snapshots / "c" / "kept.snapshot").exists()
+
+
+def test_shard_zero_snapshots(rest: RestClient, server: ServerProcess, collection_name: str) -> None:
+    """Shard 0 is the collection's only shard: its snapshots are listed apart from the
+    collection's, and recovering one restores the collection's points."""
+    _fill(rest, collection_name, 10)
+    before = _state(rest, collection_name)
+    shard = f"/collections/{collection_name}/shards/0/snapshots"
+    assert rest.ok("GET", shard) == []
+    made = rest.ok("POST", shard, params={"wait": "true"})
+    assert rest.ok("GET", shard) == [made]
+    assert rest.ok("GET", f"/collections/{collection_name}/snapshots") == []
+    data = rest.get(f"{shard}/{made['name']}").content
+    assert hashlib.sha256(data).hexdigest() == made["checksum"]
+
+    rest.ok("PUT", f"/collections/{collection_name}/points", params={"wait": "true"}, json={"points": _points(0, 10, "changed")})
+    assert rest.error("PUT", f"{shard}/recover", 400, json={"location": made["name"], "checksum": "3" * 64}).startswith("Bad request")
+    assert rest.ok("PUT", f"{shard}/recover", json={"location": made["name"], "checksum": made["checksum"]}) is True
+    assert _state(rest, collection_name) == before
+    url = f"{server.url}{shard}/{made['name']}"
+    assert rest.ok("PUT", f"{shard}/recover", json={"location": url}) is True
+    assert _state(rest, collection_name) == before
+
+    assert rest.ok("DELETE", f"{shard}/{made['name']}", params={"wait": "true"}) is True
+    assert rest.ok("GET", shard) == []
+    streamed = rest.get(f"/collections/{collection_name}/shards/0/snapshot")
+    assert streamed.status_code == 200 and len(streamed.content) > 0
+    assert rest.ok("GET", shard) == []  # made for the download only
+    upload = httpx.post(f"{server.url}{shard}/upload", files={"snapshot": ("s", streamed.content)}, timeout=60)
+    assert upload.status_code == 200, upload.text
+    assert _state(rest, collection_name) == before
+
+
+def test_shard_snapshot_refusals(rest: RestClient, collection_name: str) -> None:
+    _fill(rest, collection_name, 3)
+    rest.error("PUT", "/collections/somethingthatdoesnotexist/shards/0/snapshots/recover", 404, json={"location": "whatever"})
+    rest.error("PUT", f"/collections/{collection_name}/shards/0/snapshots/recover", 400, json={"location": "file:///whatever.snapshot"})
+    rest.error("PUT", f"/collections/{collection_name}/shards/0/snapshots/recover", 400, json={"location": "whatever"})
+    rest.error("PUT", f"/collections/{collection_name}/shards/0/snapshots/recover", 400, json={"location": "../../../../etc/passwd"})
+    rest.error("GET", f"/collections/{collection_name}/shards/1/snapshots", 404)
+    rest.error("POST", f"/collections/{collection_name}/shards/1/snapshots", 404)
+    for name in ("passwd", "..%2F..%2Fetc%2Fpasswd"):
+        assert rest.get(f"/collections/{collection_name}/shards/0/snapshots/{name}").status_code == 404

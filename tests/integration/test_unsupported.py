@@ -22,8 +22,6 @@ def test_custom_sharding_is_refused(rest: RestClient, collection_name: str) -> N
 def test_shard_and_cluster_endpoints_say_not_supported(rest: RestClient, collection_name: str) -> None:
     rest.ok("PUT", f"/collections/{collection_name}", json={"vectors": {"size": 2, "distance": "Dot"}})
     for method, path in [
-        ("POST", f"/collections/{collection_name}/shards/0/snapshots"),
-        ("GET", f"/collections/{collection_name}/shards/0/snapshots"),
         ("GET", "/issues"),
         ("GET", f"/collections/{collection_name}/shards"),
         ("POST", f"/collections/{collection_name}/cluster"),

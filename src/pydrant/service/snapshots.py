@@ -82,7 +82,8 @@ class SnapshotStore:
         files, name placeholders). Nothing is in progress yet."""
         shutil.rmtree(self.root / TMP_DIR, ignore_errors=True)
         if self.root.is_dir():
-            for placeholder in [*self.root.glob(".*.part"), *self.root.glob("*/.*.part")]:
+            for placeholder in [*self.root.glob(".*.part"), *self.root.glob("*/.*.part"),
+                                *self.root.glob("*/shards/*/.*.part")]:
                 placeholder.unlink(missing_ok=True)
 
     # ---- where things are ---------------------------------------------------------------------
@@ -102,6 +103,24 @@ class SnapshotStore:
         if (not snapshot_name.endswith(SUFFIX) or "/" in snapshot_name or "\\" in snapshot_name
                 or snapshot_name.startswith(".") or not path.is_file()):
             raise NotFound(f"Snapshot {snapshot_name} not found")
+        return path
+
+    def find_file(self, directory: Path, relative: str) -> Path:
+        """A snapshot named by a plain path (a shard recovery's location), inside `directory`."""
+        try:
+            path = (directory / relative).resolve()
+        except (OSError, ValueError):  # a NUL byte, a symlink loop
+            raise BadRequest(f'Snapshot file "{relative}" does not exist') from None
+        if not path.is_file():
+            raise BadRequest(f'Snapshot file "{relative}" does not exist')
+        if directory.resolve() not in path.parents:
+            raise BadRequest(f"Snapshot file path must be inside the snapshots directory: {directory}")
+        return path
+
+    def streaming_dir(self) -> Path:
+        """Where snapshots made for one download are written (removed once sent)."""
+        path = self._tmp() / "stream"
+        path.mkdir(exist_ok=True)
         return path
 
     # ---- listing ------------------------------------------------------------------------------
@@ -146,9 +165,16 @@ class SnapshotStore:
         _fsync_path(target.parent)
         return self.describe(target)
 
-    def create_collection_snapshot(self, toc: TableOfContents, collection_name: str) -> dict[str, Any]:
+    def shard_dir(self, collection_name: str, shard_id: int) -> Path:
+        """Where a shard's snapshots live (pydrant has one shard per collection, id 0, which
+        holds every point: a shard snapshot is a collection snapshot kept apart)."""
+        return self.collection_dir(collection_name) / "shards" / str(shard_id)
+
+    def create_collection_snapshot(self, toc: TableOfContents, collection_name: str,
+                                   directory: Path | None = None) -> dict[str, Any]:
         collection = toc.get(collection_name)
-        target = self._reserve_name(self.collection_dir(collection.name), f"{collection.name}-{self.peer_id}")
+        directory = self.collection_dir(collection.name) if directory is None else directory
+        target = self._reserve_name(directory, f"{collection.name}-{self.peer_id}")
         placeholder = target.parent / f".{target.name}.part"
         staging = Path(tempfile.mkdtemp(prefix="image-", dir=self._tmp()))
         try:

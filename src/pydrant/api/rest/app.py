@@ -67,6 +67,13 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("PUT", C + "/snapshots/recover", snap.recover_from_location),
     ("GET", C + "/snapshots/{snapshot_name}", snap.get_snapshot),
     ("DELETE", C + "/snapshots/{snapshot_name}", snap.delete_snapshot),
+    ("GET", C + "/shards/{shard_id}/snapshot", snap.stream_shard_snapshot),
+    ("GET", C + "/shards/{shard_id}/snapshots", snap.list_snapshots),
+    ("POST", C + "/shards/{shard_id}/snapshots", snap.create_snapshot),
+    ("POST", C + "/shards/{shard_id}/snapshots/upload", snap.recover_from_upload),
+    ("PUT", C + "/shards/{shard_id}/snapshots/recover", snap.recover_from_location),
+    ("GET", C + "/shards/{shard_id}/snapshots/{snapshot_name}", snap.get_snapshot),
+    ("DELETE", C + "/shards/{shard_id}/snapshots/{snapshot_name}", snap.delete_snapshot),
     ("GET", "/snapshots", snap.list_full_snapshots),
     ("POST", "/snapshots", snap.create_full_snapshot),
     ("GET", "/snapshots/{snapshot_name}", snap.get_full_snapshot),
@@ -138,13 +145,6 @@ UNSUPPORTED_PATHS: list[tuple[str, str]] = [
     ("GET", C + "/shards"),
     ("PUT", C + "/shards"),
     ("POST", C + "/shards/delete"),
-    ("GET", C + "/shards/{shard_id}/snapshot"),
-    ("GET", C + "/shards/{shard_id}/snapshots"),
-    ("POST", C + "/shards/{shard_id}/snapshots"),
-    ("POST", C + "/shards/{shard_id}/snapshots/upload"),
-    ("PUT", C + "/shards/{shard_id}/snapshots/recover"),
-    ("GET", C + "/shards/{shard_id}/snapshots/{snapshot_name}"),
-    ("DELETE", C + "/shards/{shard_id}/snapshots/{snapshot_name}"),
 ]
 
 

@@ -66,6 +66,7 @@ class FileDownload:
 
     path: Path
     content_type: bytes = b"application/octet-stream"
+    remove_after_open: bool = False  # made for this download only (a streamed shard snapshot)
 
 
 DOWNLOAD_CHUNK = 1 << 20
@@ -238,6 +239,9 @@ class RestApp:
         """The file's bytes as they are now, in chunks; it is opened before the answer starts, so
         a file deleted meanwhile is still sent whole (its inode lives while open)."""
         with open(download.path, "rb") as file:
+            if download.remove_after_open:
+                download.path.unlink(missing_ok=True)
+                download.path.with_name(download.path.name + ".checksum").unlink(missing_ok=True)
             size = os.fstat(file.fileno()).st_size
             headers = [(b"content-length", b"%d" % size), (b"content-type", download.content_type),
                        (b"content-disposition", b'attachment; filename="%s"' % download.path.name.encode())]

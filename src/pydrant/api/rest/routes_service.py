@@ -101,4 +101,4 @@ def standalone_only(ctx: RequestContext) -> Any:
 
 
 def unsupported(ctx: RequestContext) -> Any:
-    raise Unsupported("this endpoint (shard snapshots, sharding, cluster management, issues, quotas) is not implemented")
+    raise Unsupported("this endpoint (sharding, cluster management, issues, quotas) is not implemented")

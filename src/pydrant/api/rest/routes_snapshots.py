@@ -1,5 +1,7 @@
 """Snapshot endpoints: collection snapshots (create, list, download, delete, recover from a
-location or an upload) and full snapshots (create, list, download, delete)."""
+location or an upload), the same for shard 0 (a collection's only shard: its snapshots are
+collection snapshots kept in a directory of their own), and full snapshots (create, list,
+download, delete)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from pydrant.api.rest.asgi import Accepted, FileDownload
 from pydrant.api.rest.context import RequestContext
 from pydrant.api.rest.routes_collections import PEER_ID
 from pydrant.collection.convert import decode_json
-from pydrant.errors import BadRequest, MalformedJson
+from pydrant.errors import BadRequest, MalformedJson, NotFound
 from pydrant.service.snapshots import SnapshotStore
 
 log = logging.getLogger("pydrant.snapshots")
@@ -34,6 +36,23 @@ class SnapshotRecoverBody(msgspec.Struct):
 
 def _store(ctx: RequestContext) -> SnapshotStore:
     return SnapshotStore(ctx.toc.snapshots_path, PEER_ID)
+
+
+def _shard_id(ctx: RequestContext) -> int | None:
+    """The path's shard id (None on collection routes); only shard 0 exists."""
+    raw = ctx.path.get("shard_id")
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise MalformedJson(f"shard_id: expected an unsigned integer, got `{raw}`", where="path parameters")
+    if int(raw) != 0:
+        raise NotFound(f"Shard {int(raw)} not found (the collection has one shard, 0)")
+    return 0
+
+
+def _directory(ctx: RequestContext, store: SnapshotStore, collection_name: str) -> Path:
+    shard = _shard_id(ctx)
+    return store.collection_dir(collection_name) if shard is None else store.shard_dir(collection_name, shard)
 
 
 def _run(ctx: RequestContext, work: Callable[[], Any], what: str) -> Any:
@@ -55,25 +74,35 @@ def _run(ctx: RequestContext, work: Callable[[], Any], what: str) -> Any:
 def list_snapshots(ctx: RequestContext) -> Any:
     name = ctx.collection().name
     store = _store(ctx)
-    return store.list(store.collection_dir(name))
+    return store.list(_directory(ctx, store, name))
 
 
 def create_snapshot(ctx: RequestContext) -> Any:
     name = ctx.collection().name
-    toc = ctx.toc
-    return _run(ctx, lambda: _store(ctx).create_collection_snapshot(toc, name), f"snapshot of `{name}`")
+    toc, store = ctx.toc, _store(ctx)
+    directory = _directory(ctx, store, name)
+    return _run(ctx, lambda: store.create_collection_snapshot(toc, name, directory), f"snapshot of `{name}`")
+
+
+def stream_shard_snapshot(ctx: RequestContext) -> Any:
+    """A snapshot of the shard made for this download only: sent, then gone."""
+    name = ctx.collection().name
+    store = _store(ctx)
+    _shard_id(ctx)
+    made = store.create_collection_snapshot(ctx.toc, name, store.streaming_dir())
+    return FileDownload(store.streaming_dir() / made["name"], remove_after_open=True)
 
 
 def get_snapshot(ctx: RequestContext) -> Any:
     name = ctx.collection().name
     store = _store(ctx)
-    return FileDownload(store.find(store.collection_dir(name), ctx.path["snapshot_name"]))
+    return FileDownload(store.find(_directory(ctx, store, name), ctx.path["snapshot_name"]))
 
 
 def delete_snapshot(ctx: RequestContext) -> Any:
     name = ctx.collection().name
     store = _store(ctx)
-    directory, snapshot = store.collection_dir(name), ctx.path["snapshot_name"]
+    directory, snapshot = _directory(ctx, store, name), ctx.path["snapshot_name"]
     store.find(directory, snapshot)  # a missing one is a 404 even without waiting
 
     def work() -> bool:
@@ -85,11 +114,20 @@ def delete_snapshot(ctx: RequestContext) -> Any:
 
 def recover_from_location(ctx: RequestContext) -> Any:
     name = ctx.path["collection_name"]
+    shard = _shard_id(ctx)
+    if shard is not None:
+        name = ctx.collection().name  # a shard is recovered into its existing collection
     request: SnapshotRecoverBody = decode_json(ctx.body, SnapshotRecoverBody)
     store = _store(ctx)
     scheme = request.location.split(":", 1)[0].lower() if ":" in request.location else ""
+    local: Path | None = None
     if scheme == "file":
-        path = store.local_file(request.location)
+        local = store.local_file(request.location)
+    elif shard is not None and scheme not in ("http", "https"):
+        # A shard location may also be a plain path: a snapshot file of that shard.
+        local = store.find_file(store.shard_dir(name, shard), request.location)
+    if local is not None:
+        path = local
 
         def work() -> bool:
             store.recover_collection(ctx.toc, name, path, request.checksum)
@@ -112,6 +150,8 @@ def recover_from_location(ctx: RequestContext) -> Any:
 
 def recover_from_upload(ctx: RequestContext) -> Any:
     name = ctx.path["collection_name"]
+    if _shard_id(ctx) is not None:
+        name = ctx.collection().name  # a shard is recovered into its existing collection
     priority = ctx.query.get("priority")
     if priority is not None and priority not in PRIORITIES:
         raise MalformedJson(f"priority: unknown variant `{priority}`, expected one of {', '.join(PRIORITIES)}",
