@@ -1,4 +1,5 @@
-"""Command line: `pydrant serve [--config FILE] [--storage DIR] [--host H] [--port P] [--grpc-port G]`."""
+"""Command line: `pydrant serve [--config FILE] [--storage DIR] [--host H] [--port P] [--grpc-port G]
+[--snapshot PATH:NAME ...] [--storage-snapshot PATH] [--force-snapshot]`."""
 
 from __future__ import annotations
 
@@ -20,7 +21,20 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="HTTP port (default 6333)")
     serve.add_argument("--grpc-port", type=int, help="gRPC port (default 6334; 0 disables gRPC)")
+    serve.add_argument("--snapshot", action="append", default=[], metavar="PATH:NAME", type=_snapshot_arg,
+                       help="recover collection NAME from the snapshot file PATH before serving (repeatable)")
+    serve.add_argument("--storage-snapshot", type=Path, metavar="PATH",
+                       help="recover every collection and alias of a full snapshot before serving")
+    serve.add_argument("--force-snapshot", action="store_true",
+                       help="let --snapshot / --storage-snapshot replace collections that exist")
     return parser
+
+
+def _snapshot_arg(value: str) -> tuple[Path, str]:
+    path, sep, name = value.rpartition(":")
+    if not sep or not path or not name:
+        raise argparse.ArgumentTypeError(f"expected PATH:NAME, got {value!r}")
+    return Path(path), name
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -47,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _fixed_mmap_threshold()
     from pydrant.server import serve
 
-    return serve(settings)
+    return serve(settings, args.snapshot, args.storage_snapshot, args.force_snapshot)
 
 
 # glibc serves allocations above a threshold with their own mmap, returned to the OS on free,

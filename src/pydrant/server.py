@@ -7,13 +7,14 @@ import gc
 import logging
 import signal
 import socket
-from typing import Iterator
+from pathlib import Path
+from typing import Iterator, Sequence
 
 import uvicorn
 
 from pydrant.api.grpc.server import GrpcServer
 from pydrant.api.rest.app import build_app
-from pydrant.service.snapshots import SnapshotStore
+from pydrant.service.snapshots import SnapshotStore, recover_at_startup
 from pydrant.service.toc import TableOfContents
 from pydrant.settings import Settings
 
@@ -73,11 +74,20 @@ def tune_garbage_collector() -> None:
     gc.freeze()
 
 
-def serve(settings: Settings) -> int:
+def serve(settings: Settings, snapshots: Sequence[tuple[Path, str]] = (), storage_snapshot: Path | None = None,
+          force_snapshot: bool = False) -> int:
     logging.basicConfig(level=settings.log.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     toc = TableOfContents(settings.storage.storage_path, settings.storage.flush_interval_sec,
                           snapshots_path=settings.storage.snapshots_path)
-    SnapshotStore(toc.snapshots_path, 0).remove_leftovers()
+    store = SnapshotStore(toc.snapshots_path, 0)
+    store.remove_leftovers()
+    if snapshots or storage_snapshot is not None:
+        try:
+            recover_at_startup(toc, store, list(snapshots), storage_snapshot, force_snapshot)
+        except Exception as exc:
+            log.error("recovering snapshots failed: %s", exc)
+            toc.close()
+            return 1
     tune_garbage_collector()
     app = build_app(
         toc, int(settings.service.max_request_size_mb * 1024 * 1024), settings.service.api_key, settings.service.enable_cors

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import httpx
 
@@ -46,11 +46,13 @@ class ServerProcess:
         *,
         env: Mapping[str, str] | None = None,
         config_file: Path | None = None,
+        args: Sequence[str] = (),
     ) -> None:
         self.storage_dir = storage_dir
         self.log_path = log_path
         self.extra_env = dict(env or {})
         self.config_file = config_file
+        self.args = list(args)  # more `pydrant serve` options
         self.port: int | None = None
         self.grpc_port: int | None = None
         self._proc: subprocess.Popen[bytes] | None = None
@@ -73,7 +75,7 @@ class ServerProcess:
                "--host", HOST, "--port", str(port), "--grpc-port", str(self.grpc_port or 0)]
         if self.config_file is not None:
             cmd += ["--config", str(self.config_file)]
-        return cmd
+        return cmd + self.args
 
     def start(self, deadline_s: float = START_DEADLINE_S) -> "ServerProcess":
         """Launch the process and return once GET /readyz answers 200, or raise ServerError."""

@@ -404,3 +404,54 @@ def test_shard_snapshot_refusals(rest: RestClient, collection_name: str) -> None
     rest.error("POST", f"/collections/{collection_name}/shards/1/snapshots", 404)
     for name in ("passwd", "..%2F..%2Fetc%2Fpasswd"):
         assert rest.get(f"/collections/{collection_name}/shards/0/snapshots/{name}").status_code == 404
+
+
+def test_serve_recovers_full_and_collection_snapshots_at_startup(server_factory: Callable[..., ServerProcess],
+                                                                 tmp_path: Path) -> None:
+    """`pydrant serve --storage-snapshot FULL` brings back every collection and alias on an empty
+    storage; `--snapshot PATH:NAME` one collection; an existing one is kept without
+    `--force-snapshot` and replaced with it."""
+    source = server_factory()
+    rest = RestClient(source.url)
+    try:
+        _fill(rest, "one", 7)
+        _fill(rest, "two", 4)
+        rest.ok("POST", "/collections/aliases", json={"actions": [{"create_alias": {"collection_name": "one", "alias_name": "first"}}]})
+        states = {name: _state(rest, name) for name in ("one", "two")}
+        full = rest.ok("POST", "/snapshots", params={"wait": "true"})
+        full_path = tmp_path / "full.snapshot"
+        full_path.write_bytes(rest.get(f"/snapshots/{full['name']}").content)
+        single = _snapshot(rest, "two")
+        single_path = tmp_path / "two.snapshot"
+        single_path.write_bytes(rest.get(f"/collections/two/snapshots/{single['name']}").content)
+    finally:
+        rest.close()
+
+    restored = server_factory(tmp_path / "restored", args=["--storage-snapshot", str(full_path),
+                                                           "--snapshot", f"{single_path}:three"])
+    rest = RestClient(restored.url)
+    try:
+        assert {c["name"] for c in rest.ok("GET", "/collections")["collections"]} == {"one", "two", "three"}
+        assert _state(rest, "one") == states["one"] and _state(rest, "first") == states["one"]
+        assert _state(rest, "two") == states["two"] and _state(rest, "three") == states["two"]
+        rest.ok("PUT", "/collections/three/points", params={"wait": "true"}, json={"points": _points(90, 2, "kept")})
+        kept = _state(rest, "three")
+    finally:
+        rest.close()
+    restored.stop()
+
+    restored.args = ["--snapshot", f"{single_path}:three"]
+    restored.start()
+    rest = RestClient(restored.url)
+    try:
+        assert _state(rest, "three") == kept  # exists: left alone
+    finally:
+        rest.close()
+    restored.stop()
+    restored.args = ["--snapshot", f"{single_path}:three", "--force-snapshot"]
+    restored.start()
+    rest = RestClient(restored.url)
+    try:
+        assert _state(rest, "three") == states["two"]
+    finally:
+        rest.close()

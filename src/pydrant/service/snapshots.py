@@ -305,6 +305,41 @@ class SnapshotStore:
             shutil.rmtree(image, ignore_errors=True)  # gone already when it was swapped in
 
 
+def recover_at_startup(toc: TableOfContents, store: SnapshotStore, collections: list[tuple[Path, str]],
+                       full: Path | None, force: bool) -> None:
+    """`pydrant serve --snapshot PATH:NAME` / `--storage-snapshot PATH`: recover before serving.
+    A collection that exists is left as it is unless `force` (Qdrant's `--force-snapshot`);
+    a full snapshot also brings back its aliases, where the name is free."""
+    wanted = list(collections)
+    aliases: dict[str, str] = {}
+    unpacked = Path(tempfile.mkdtemp(prefix="startup-", dir=store._tmp())) if full is not None else None
+    try:
+        if full is not None and unpacked is not None:
+            with tarfile.open(full, "r") as tar:
+                tar.extractall(unpacked, filter="data")
+            meta = json.loads((unpacked / META_FILE).read_text())
+            if not isinstance(meta, dict) or meta.get("format") != FULL_FORMAT:
+                raise BadRequest(f"{full} is not a pydrant full snapshot")
+            for name in meta.get("collections", []):
+                wanted.append((unpacked / "collections" / f"{name}{SUFFIX}", name))
+            aliases = json.loads((unpacked / ALIASES_FILE).read_text())
+        for path, name in wanted:
+            if toc.exists(name) and not force:
+                log.warning("collection %s exists: not recovered from %s (--force-snapshot replaces it)", name, path)
+                continue
+            store.recover_collection(toc, name, path, None)
+            log.info("recovered collection %s from %s", name, path)
+        taken = {a["alias_name"] for a in toc.list_aliases()}
+        actions = [{"create_alias": {"alias_name": alias, "collection_name": target}}
+                   for alias, target in sorted(aliases.items())
+                   if alias not in taken and toc.exists(target) and not toc.exists(alias)]
+        if actions:
+            toc.update_aliases(actions)
+    finally:
+        if unpacked is not None:
+            shutil.rmtree(unpacked, ignore_errors=True)
+
+
 def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     import io
 
