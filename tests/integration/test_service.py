@@ -178,3 +178,23 @@ def test_contract_resolves_literal_paths_before_templates() -> None:
 def test_contract_rejects_bad_responses(method: str, path: str, status: int, ctype: str, body: str) -> None:
     with pytest.raises(ContractViolation):
         validate_response(method, path, status, ctype, body)
+
+
+def test_telemetry_details_levels_report_collections(rest: RestClient, collection_name: str) -> None:
+    """Level 1 summarises each collection, level 2 reports it in full, as Qdrant's levels do
+    (every answer is checked against the contract's schema by the client)."""
+    rest.ok("PUT", f"/collections/{collection_name}", json={"vectors": {"a": {"size": 2, "distance": "Dot"}, "b": {"size": 3, "distance": "Cosine"}}})
+    rest.ok("PUT", f"/collections/{collection_name}/points", params={"wait": "true"},
+            json={"points": [{"id": 1, "vector": {"a": [1.0, 2.0], "b": [1.0, 0.0, 0.0]}}, {"id": 2, "vector": {"a": [0.5, 0.5]}}]})
+    info = rest.ok("GET", f"/collections/{collection_name}")
+    level0 = rest.ok("GET", "/telemetry", params={"details_level": 0})["collections"]
+    assert set(level0) == {"number_of_collections"}
+    level1 = rest.ok("GET", "/telemetry", params={"details_level": 1})["collections"]
+    assert level1["number_of_collections"] == len(level1["collections"]) and level1["snapshots"] == []
+    mine = [c for c in level1["collections"] if c["params"] == info["config"]["params"]]
+    assert mine and mine[0]["vectors"] == 3 and mine[0]["optimizers_status"] == "ok"
+    level2 = rest.ok("GET", "/telemetry", params={"details_level": 2})["collections"]
+    full = {c["id"]: c for c in level2["collections"]}
+    assert full[collection_name]["config"] == info["config"]
+    assert full[collection_name]["shards"][0]["id"] == 0
+    assert rest.error("GET", "/telemetry", 400, params={"details_level": "high"}).startswith("Format error in query parameters")

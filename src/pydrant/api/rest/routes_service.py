@@ -10,8 +10,9 @@ import numpy as np
 
 from pydrant import __version__
 from pydrant.api.rest.context import RequestContext
+from pydrant.api.rest.routes_collections import PEER_ID
 from pydrant.collection.collection import Collection
-from pydrant.errors import NotAllowed, NotFound, Unsupported
+from pydrant.errors import MalformedJson, NotAllowed, NotFound, Unsupported
 
 # The Qdrant API version pydrant implements; clients check compatibility against it.
 QDRANT_API_VERSION = "1.19.0"
@@ -40,15 +41,58 @@ _STARTED_AT = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
 
 
 def telemetry(ctx: RequestContext) -> Any:
-    """Qdrant's lowest detail level (whatever `details_level` asks): the process, the number
-    of collections, the (disabled) cluster, and the answers of each REST and gRPC endpoint by
-    status. Higher levels' collection, memory and hardware details are not reported."""
+    """The process, the collections, the (disabled) cluster, and the answers of each REST and
+    gRPC endpoint by status. With `details_level` 1 each collection is summarised (vectors,
+    optimizer status, params) and from level 2 reported in full (config, its one shard), as
+    Qdrant's levels do; memory and hardware details are not reported at any level."""
+    level = _details_level(ctx)
+    collections: dict[str, Any] = {"number_of_collections": len(ctx.toc.list_names())}
+    if level >= 1:
+        entries, snapshots = [], []
+        for name in ctx.toc.list_names():
+            try:
+                collection = ctx.toc.get(name)
+            except NotFound:  # dropped meanwhile
+                continue
+            if level >= 2:
+                entries.append(_collection_telemetry(name, collection))
+                snapshots.append({"id": name})
+            else:
+                entries.append({"vectors": _counts(collection)[1], "optimizers_status": _optimizers_status(collection),
+                                "params": collection.config.report()["params"]})
+        collections["collections"] = entries
+        collections["snapshots"] = snapshots
     return {
         "id": _INSTANCE_ID,
         "app": {"name": "pydrant", "version": __version__, "startup": _STARTED_AT},
-        "collections": {"number_of_collections": len(ctx.toc.list_names())},
+        "collections": collections,
         "cluster": {"enabled": False},
         "requests": {"rest": {"responses": ctx.toc.rest_stats.report()}, "grpc": {"responses": ctx.toc.grpc_stats.report()}},
+    }
+
+
+def _details_level(ctx: RequestContext) -> int:
+    raw = ctx.query.get("details_level")
+    if raw is None:
+        return 0
+    if not raw.isdigit():
+        raise MalformedJson(f"details_level: expected an unsigned integer, got `{raw}`", where="query parameters")
+    return int(raw)
+
+
+def _optimizers_status(collection: Collection) -> Any:
+    return "ok" if collection.failure is None else {"error": collection.failure}
+
+
+def _collection_telemetry(name: str, collection: Collection) -> dict[str, Any]:
+    """Qdrant's full collection telemetry: id, config and its one local shard (replica state
+    of this peer: Active)."""
+    return {
+        "id": name,
+        "config": collection.config.report(),
+        "shards": [{"id": 0, "remote": [], "replicate_states": {str(PEER_ID): "Active"}}],
+        "transfers": [],
+        "resharding": [],
     }
 
 
