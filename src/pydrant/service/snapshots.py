@@ -23,6 +23,7 @@ import shutil
 import tarfile
 import tempfile
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -33,7 +34,7 @@ from typing import Any
 from pydrant.collection.collection import CONFIG_FILE
 from pydrant.collection.manifest import MANIFEST_FILE
 from pydrant.errors import BadRequest, NotFound
-from pydrant.service.toc import ALIASES_FILE, TableOfContents, check_collection_name
+from pydrant.service.toc import ALIASES_FILE, RECOVERED_AT, TableOfContents, check_collection_name
 from pydrant.storage.wal import segment_name
 
 log = logging.getLogger("pydrant.snapshots")
@@ -293,6 +294,7 @@ class SnapshotStore:
             (image / META_FILE).unlink()
             config = json.loads((image / CONFIG_FILE).read_text())
             config["name"] = collection_name
+            config[RECOVERED_AT] = time.time_ns()  # wins over the replaced one if a crash leaves both
             (image / CONFIG_FILE).write_text(json.dumps(config))
             # The log continues after the last operation the image holds: a record numbered
             # at or below it would be skipped by replay.

@@ -19,6 +19,7 @@ from pydrant.storage.fileio import DEFAULT_FILEIO, FileIO
 log = logging.getLogger("pydrant.toc")
 
 ALIASES_FILE = "aliases.json"
+RECOVERED_AT = "recovered_at"  # config.json key: when a snapshot recovery made the directory (ns)
 MAX_NAME_LENGTH = 255
 
 
@@ -49,6 +50,7 @@ class TableOfContents:
 
     def _load(self) -> None:
         directory = self.root / "collections"
+        found: list[Path] = []
         for entry in sorted(self.fileio.listdir(directory)):
             path = directory / entry
             if entry.startswith("."):  # `.deleted-*` being removed, `.recover-*` never swapped in
@@ -58,6 +60,8 @@ class TableOfContents:
                 # a create that crashed before its config was durable: never acknowledged
                 shutil.rmtree(path, ignore_errors=True)
                 continue
+            found.append(path)
+        for path in self._without_replaced(found):
             collection = Collection.open(path, self.flush_interval, self.fileio)
             self.collections[collection.name] = collection
         aliases_path = self.root / ALIASES_FILE
@@ -65,6 +69,23 @@ class TableOfContents:
             stored = read_json(aliases_path, fileio=self.fileio)
             self.aliases = {a: c for a, c in stored.items() if c in self.collections}
         log.info("loaded %d collections from %s", len(self.collections), self.root)
+
+    def _without_replaced(self, paths: list[Path]) -> list[Path]:
+        """A snapshot recovery cut short after its collection was moved in, but before the one
+        it replaces was moved out, leaves two directories with one name: the recovered one
+        (the larger `recovered_at`) wins, the other is removed, as the recovery would have."""
+        by_name: dict[str, list[tuple[int, Path]]] = {}
+        for path in paths:
+            stored = read_json(path / CONFIG_FILE, fileio=self.fileio)
+            by_name.setdefault(stored["name"], []).append((int(stored.get(RECOVERED_AT, 0)), path))
+        keep = []
+        for name, claims in by_name.items():
+            claims.sort()
+            keep.append(claims[-1][1])
+            for _stamp, loser in claims[:-1]:
+                log.warning("collection %s: %s replaced by a recovered snapshot; removing it", name, loser.name)
+                shutil.rmtree(loser, ignore_errors=True)
+        return sorted(keep)
 
     # ---- collections ----------------------------------------------------------------------------
     def get(self, name: str) -> Collection:
@@ -110,29 +131,34 @@ class TableOfContents:
         return True
 
     def replace_collection(self, name: str, image: Path) -> None:
-        """Swap in the collection directory `image` (a recovered snapshot, on this file system)
-        as collection `name`, replacing the one of that name if any; its aliases stay."""
+        """Swap in the collection directory `image` (a recovered snapshot on this file system,
+        its config stamped with `recovered_at`) as collection `name`, replacing the one of that
+        name if any; its aliases stay. The new directory is moved in before the old one is
+        moved out, so a crash in between leaves both and the next start keeps the new one
+        (`_without_replaced`): never neither."""
         with self._lock:
             if name in self.aliases:
                 raise BadInput(f"Alias `{name}` already exists!")
+            directory = self.root / "collections" / uuid.uuid4().hex
+            self.fileio.rename(image, directory)
+            self.fileio.fsync_dir(directory.parent)
             old = self.collections.pop(name, None)
+            graveyard = None
             if old is not None:
                 old.close()
                 graveyard = old.directory.with_name(f".deleted-{old.directory.name}")
                 self.fileio.rename(old.directory, graveyard)
-            directory = self.root / "collections" / uuid.uuid4().hex
-            self.fileio.rename(image, directory)
-            self.fileio.fsync_dir(directory.parent)
+                self.fileio.fsync_dir(directory.parent)
             try:
                 self.collections[name] = Collection.open(directory, self.flush_interval, self.fileio)
             except BaseException:
                 shutil.rmtree(directory, ignore_errors=True)  # a restart must not meet it either
-                if old is not None:  # the collection it was to replace comes back
+                if old is not None and graveyard is not None:  # the collection it was to replace comes back
                     self.fileio.rename(graveyard, old.directory)
                     self.fileio.fsync_dir(directory.parent)
                     self.collections[name] = Collection.open(old.directory, self.flush_interval, self.fileio)
                 raise
-        if old is not None:
+        if graveyard is not None:
             shutil.rmtree(graveyard, ignore_errors=True)
 
     def list_names(self) -> list[str]:
