@@ -92,7 +92,13 @@ class SnapshotStore:
         check_collection_name(collection_name)
         return self.root / collection_name
 
-    def _tmp(self) -> Path:
+    def shard_dir(self, collection_name: str, shard_id: int) -> Path:
+        """Where a shard's snapshots live (pydrant has one shard per collection, id 0, which
+        holds every point: a shard snapshot is a collection snapshot kept apart)."""
+        return self.collection_dir(collection_name) / "shards" / str(shard_id)
+
+    def tmp_dir(self) -> Path:
+        """Staging and download files (on the snapshots' file system, so archives move in by rename)."""
         path = self.root / TMP_DIR
         path.mkdir(parents=True, exist_ok=True)
         return path
@@ -120,7 +126,7 @@ class SnapshotStore:
 
     def streaming_dir(self) -> Path:
         """Where snapshots made for one download are written (removed once sent)."""
-        path = self._tmp() / "stream"
+        path = self.tmp_dir() / "stream"
         path.mkdir(exist_ok=True)
         return path
 
@@ -166,18 +172,13 @@ class SnapshotStore:
         _fsync_path(target.parent)
         return self.describe(target)
 
-    def shard_dir(self, collection_name: str, shard_id: int) -> Path:
-        """Where a shard's snapshots live (pydrant has one shard per collection, id 0, which
-        holds every point: a shard snapshot is a collection snapshot kept apart)."""
-        return self.collection_dir(collection_name) / "shards" / str(shard_id)
-
     def create_collection_snapshot(self, toc: TableOfContents, collection_name: str,
                                    directory: Path | None = None) -> dict[str, Any]:
         collection = toc.get(collection_name)
         directory = self.collection_dir(collection.name) if directory is None else directory
         target = self._reserve_name(directory, f"{collection.name}-{self.peer_id}")
         placeholder = target.parent / f".{target.name}.part"
-        staging = Path(tempfile.mkdtemp(prefix="image-", dir=self._tmp()))
+        staging = Path(tempfile.mkdtemp(prefix="image-", dir=self.tmp_dir()))
         try:
             applied_op = collection.snapshot_files(staging)
             meta = {"format": COLLECTION_FORMAT, "version": FORMAT_VERSION, "collection": collection.name,
@@ -197,7 +198,7 @@ class SnapshotStore:
         """Every collection's snapshot and the aliases in one archive (Qdrant's full snapshot)."""
         target = self._reserve_name(self.root, f"full-snapshot-{self.peer_id}")
         placeholder = target.parent / f".{target.name}.part"
-        staging = Path(tempfile.mkdtemp(prefix="full-", dir=self._tmp()))
+        staging = Path(tempfile.mkdtemp(prefix="full-", dir=self.tmp_dir()))
         made: list[Path] = []
         try:
             names = toc.list_names()
@@ -251,7 +252,7 @@ class SnapshotStore:
 
     def download(self, location: str, api_key: str | None) -> Path:
         """Fetch an http(s) location into a temporary file (the caller removes it)."""
-        fd, name = tempfile.mkstemp(prefix="download-", suffix=SUFFIX, dir=self._tmp())
+        fd, name = tempfile.mkstemp(prefix="download-", suffix=SUFFIX, dir=self.tmp_dir())
         try:
             with os.fdopen(fd, "wb") as out:
                 request = urllib.request.Request(location, headers={"api-key": api_key} if api_key else {})
@@ -264,7 +265,7 @@ class SnapshotStore:
 
     def spool(self, data: Any) -> Path:
         """Copy an uploaded file object into a temporary file (the caller removes it)."""
-        fd, name = tempfile.mkstemp(prefix="upload-", suffix=SUFFIX, dir=self._tmp())
+        fd, name = tempfile.mkstemp(prefix="upload-", suffix=SUFFIX, dir=self.tmp_dir())
         with os.fdopen(fd, "wb") as out:
             shutil.copyfileobj(data, out, CHUNK)
         return Path(name)
@@ -314,7 +315,7 @@ def recover_at_startup(toc: TableOfContents, store: SnapshotStore, collections: 
     a full snapshot also brings back its aliases, where the name is free."""
     wanted = list(collections)
     aliases: dict[str, str] = {}
-    unpacked = Path(tempfile.mkdtemp(prefix="startup-", dir=store._tmp())) if full is not None else None
+    unpacked = Path(tempfile.mkdtemp(prefix="startup-", dir=store.tmp_dir())) if full is not None else None
     try:
         if full is not None and unpacked is not None:
             with tarfile.open(full, "r") as tar:
