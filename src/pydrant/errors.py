@@ -55,6 +55,21 @@ class AlreadyExists(PydrantError):
         super().__init__(f"Wrong input: {message}")
 
 
+class Unauthorized(PydrantError):
+    """No API key, or one that is not configured (HTTP 401; gRPC UNAUTHENTICATED)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"Unauthorized: {message}")
+
+
+class Forbidden(PydrantError):
+    """A known API key that may not do this: the read-only key on a write (HTTP 403; gRPC
+    PERMISSION_DENIED)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"Forbidden: {message}")
+
+
 class PayloadTooLarge(PydrantError):
     """The request body exceeds the configured limit (HTTP 400, as Qdrant's JSON size limit)."""
 

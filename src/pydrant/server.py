@@ -12,6 +12,7 @@ from typing import Iterator, Sequence
 
 import uvicorn
 
+from pydrant.api.access import ApiKeys
 from pydrant.api.grpc.server import GrpcServer
 from pydrant.api.rest.app import build_app
 from pydrant.service.snapshots import SnapshotStore, recover_at_startup
@@ -90,7 +91,8 @@ def serve(settings: Settings, snapshots: Sequence[tuple[Path, str]] = (), storag
             return 1
     tune_garbage_collector()
     app = build_app(
-        toc, int(settings.service.max_request_size_mb * 1024 * 1024), settings.service.api_key, settings.service.enable_cors
+        toc, int(settings.service.max_request_size_mb * 1024 * 1024), settings.service.api_key, settings.service.enable_cors,
+        settings.service.read_only_api_key,
     )
     config = uvicorn.Config(
         app,
@@ -107,7 +109,8 @@ def serve(settings: Settings, snapshots: Sequence[tuple[Path, str]] = (), storag
     server = _Server(config)
     if settings.service.grpc_port is not None:
         server.grpc = GrpcServer(toc, settings.service.host, settings.service.grpc_port,
-                                 int(settings.service.max_request_size_mb * 1024 * 1024), settings.service.api_key)
+                                 int(settings.service.max_request_size_mb * 1024 * 1024),
+                                 ApiKeys(settings.service.api_key, settings.service.read_only_api_key))
     log.info("pydrant listening on http://%s:%d, storage %s", settings.service.host, settings.service.http_port, settings.storage.storage_path)
     try:
         # Uvicorn handles SIGTERM/SIGINT: stops accepting, finishes requests, runs the app's

@@ -28,6 +28,7 @@ class ServiceSettings:
     grpc_port: int | None  # None: no gRPC server (null or 0 in the config)
     max_request_size_mb: float
     api_key: str | None
+    read_only_api_key: str | None
     enable_cors: bool
 
 
@@ -105,6 +106,7 @@ def _typed(raw: dict[str, Any]) -> Settings:
             grpc_port=get("service", "grpc_port", int) or None,
             max_request_size_mb=get("service", "max_request_size_mb", float),
             api_key=optional_str(raw["service"]["api_key"]),
+            read_only_api_key=optional_str(raw["service"]["read_only_api_key"]),
             enable_cors=get("service", "enable_cors", _as_bool),
         ),
         log=LogSettings(level=str(raw["log"]["level"]).upper()),

@@ -240,13 +240,18 @@ def test_cors_off_means_no_preflight(keyed: ServerProcess) -> None:
 
 
 def test_api_key_guards_api_routes_only(keyed: ServerProcess) -> None:
-    for headers in ({}, {"api-key": "wrong"}, {"api-key": KEY + " "}):
+    for headers, message in (({}, "Unauthorized: Must provide an API key or an Authorization bearer token"),
+                             ({"api-key": "wrong"}, "Unauthorized: Invalid API key or JWT"),
+                             ({"api-key": KEY + " "}, "Unauthorized: Invalid API key or JWT"),
+                             ({"Authorization": f"Basic {KEY}"}, "Unauthorized: Must provide an API key or an Authorization bearer token"),
+                             ({"Authorization": "Bearer wrong"}, "Unauthorized: Invalid API key or JWT")):
         refused = call(keyed, "GET", "/collections", headers=headers)
         assert refused.status == 401
-        assert refused.error() == "Unauthorized: invalid or missing api-key"
+        assert refused.error() == message  # Qdrant's words
         assert call(keyed, "GET", "/telemetry", headers=headers).status == 401
         assert call(keyed, "GET", "/metrics", headers=headers).status == 401
     assert call(keyed, "GET", "/collections", headers={"Api-Key": KEY}).status == 200
+    assert call(keyed, "GET", "/collections", headers={"Authorization": f"Bearer {KEY}"}).status == 200
     assert call(keyed, "GET", "/metrics", headers={"api-key": KEY}).status == 200
     # no key needed: root, health probes; unknown paths and wrong methods answer 404 / 405
     for path in ("/", "/healthz", "/livez", "/readyz"):

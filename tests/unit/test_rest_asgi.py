@@ -12,6 +12,7 @@ import pytest
 
 from starlette.middleware.cors import CORSMiddleware
 
+from pydrant.api.access import ApiKeys
 from pydrant.api.rest.asgi import Api, Mode, RestApp, Static
 from pydrant.api.rest.context import RequestContext
 from pydrant.api.rest.router import Router
@@ -79,7 +80,7 @@ def make_app(where: Where, max_body: int = 100, api_key: str | None = None, cors
     router.add("GET", "/missing", Api(lambda ctx: (_ for _ in ()).throw(NotFound("nothing here")), Mode.INLINE))
     router.add("GET", "/static", Static(b"text/plain", b"fixed"))
     toc = FakeToc()
-    return RestApp(toc, router, max_body, api_key, cors), toc  # type: ignore[arg-type]
+    return RestApp(toc, router, max_body, ApiKeys(api_key), cors), toc  # type: ignore[arg-type]
 
 
 LOOP = threading.current_thread().name

@@ -4,7 +4,6 @@ errors as gRPC statuses (pydrant's kinds by status.py's table, anything else INT
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -13,7 +12,9 @@ from typing import Any, Awaitable, Callable, Iterable, Mapping
 import grpc
 from google.protobuf.message import Message
 
+from pydrant.api.access import ApiKeys
 from pydrant.api.grpc.rest_call import Rpc
+from pydrant.api.grpc.services import READ_METHODS
 from pydrant.api.grpc.status import code_for
 from pydrant.errors import PydrantError, RateLimited
 from pydrant.service.toc import TableOfContents
@@ -26,9 +27,9 @@ THREADS = 40
 
 
 class Dispatcher:
-    def __init__(self, toc: TableOfContents, api_key: str | None) -> None:
+    def __init__(self, toc: TableOfContents, keys: ApiKeys) -> None:
         self.toc = toc
-        self._key = None if api_key is None else api_key.encode()
+        self.keys = keys
         self.pool = ThreadPoolExecutor(THREADS, thread_name_prefix="pydrant-grpc")
 
     def servicer(self, service: str, methods: Iterable[str], rpcs: Mapping[str, Rpc], public: bool = False) -> object:
@@ -37,16 +38,19 @@ class Dispatcher:
         servicer = _Servicer()
         for name in methods:
             rpc = rpcs.get(name)
-            method = self._method(rpc, public, f"/{service}/{name}") if rpc is not None else self._unimplemented(f"{service}/{name}")
+            writes = f"{service}/{name}" not in READ_METHODS
+            method = (self._method(rpc, public, f"/{service}/{name}", writes) if rpc is not None
+                      else self._unimplemented(f"{service}/{name}"))
             setattr(servicer, name, method)
         return servicer
 
-    def _method(self, rpc: Rpc, public: bool, label: str) -> Method:
-        """`label`: the RPC's full name, its key in telemetry (`/qdrant.Points/Upsert`)."""
+    def _method(self, rpc: Rpc, public: bool, label: str, writes: bool) -> Method:
+        """`label`: the RPC's full name, its key in telemetry (`/qdrant.Points/Upsert`);
+        `writes`: refused to the read-only API key."""
 
         async def method(request: Message, context: Any) -> Message:
             if not public:
-                await self._authorize(context)
+                await self._authorize(context, writes)
             started = time.perf_counter()
             try:
                 answer = await asyncio.get_running_loop().run_in_executor(self.pool, rpc.run, self.toc, request)
@@ -72,22 +76,35 @@ class Dispatcher:
 
     def _unimplemented(self, full_name: str) -> Method:
         async def method(request: Message, context: Any) -> Message:
-            await self._authorize(context)
+            await self._authorize(context, False)
             await context.abort(grpc.StatusCode.UNIMPLEMENTED, f"Not supported by pydrant: gRPC method {full_name} is not implemented")
             raise AssertionError("unreachable")
 
         return method
 
-    async def _authorize(self, context: Any) -> None:
-        if self._key is None:
+    async def _authorize(self, context: Any, writes: bool) -> None:
+        """As REST: the key in `api-key` metadata or `authorization: Bearer ...`."""
+        if not self.keys.enabled:
             return
+        api_key = authorization = None
         for name, value in context.invocation_metadata() or ():
-            if name == "api-key":
-                given = value.encode() if isinstance(value, str) else value
-                if hmac.compare_digest(given, self._key):
-                    return
-                break
-        await context.abort(grpc.StatusCode.UNAUTHENTICATED, "Unauthorized: invalid or missing api-key")
+            if name == "api-key" and api_key is None:
+                api_key = _as_bytes(value)
+            elif name == "authorization" and authorization is None:
+                authorization = _as_bytes(value)
+        try:
+            self.keys.check(api_key, authorization, writes)
+        except PydrantError as exc:
+            await context.abort(code_for(exc), exc.message)
+
+
+def _as_bytes(value: str | bytes) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    try:
+        return value.encode("latin-1")  # as HTTP headers, to compare with the same encoded keys
+    except UnicodeEncodeError:
+        return value.encode("utf-8")  # matches no latin-1 key
 
 
 class _Servicer:

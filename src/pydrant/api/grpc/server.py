@@ -16,6 +16,7 @@ from qdrant_client.grpc import (
     snapshots_service_pb2_grpc,
 )
 
+from pydrant.api.access import ApiKeys
 from pydrant.api.grpc import services
 from pydrant.api.grpc.dispatch import Dispatcher
 from pydrant.api.grpc.rest_call import Rpc
@@ -44,10 +45,10 @@ def bind_address(host: str, port: int) -> str:
 
 
 class GrpcServer:
-    def __init__(self, toc: TableOfContents, host: str, port: int, max_message_bytes: int, api_key: str | None) -> None:
+    def __init__(self, toc: TableOfContents, host: str, port: int, max_message_bytes: int, keys: ApiKeys) -> None:
         self.address = bind_address(host, port)
         self.max_message_bytes = max_message_bytes
-        self.dispatcher = Dispatcher(toc, api_key)
+        self.dispatcher = Dispatcher(toc, keys)
         self._server: Any = None
         self.port: int | None = None
 

@@ -113,3 +113,14 @@ SNAPSHOTS: dict[str, Rpc] = {
                     lambda r, t: pb.ListSnapshotsResponse(snapshot_descriptions=[_snapshot_description(d) for d in r], time=t)),
     "DeleteFull": Rpc(snap.delete_full_snapshot, _snapshot_call, lambda r, t: pb.DeleteSnapshotResponse(time=t)),
 }
+
+# What the read-only API key may call: the methods that only read.
+READ_METHODS = {
+    *(f"qdrant.Points/{name}" for name in (
+        "Get", "Scroll", "Count", "Facet", "Query", "QueryBatch", "QueryGroups", "Search", "SearchBatch",
+        "SearchGroups", "Recommend", "RecommendBatch", "RecommendGroups", "Discover", "DiscoverBatch",
+        "SearchMatrixPairs", "SearchMatrixOffsets")),
+    *(f"qdrant.Collections/{name}" for name in (
+        "List", "Get", "CollectionExists", "ListAliases", "ListCollectionAliases", "CollectionClusterInfo")),
+    "qdrant.Snapshots/List", "qdrant.Snapshots/ListFull",
+}

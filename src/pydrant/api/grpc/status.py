@@ -21,6 +21,8 @@ CODE_BY_KIND: dict[type[errors.PydrantError], grpc.StatusCode] = {
     errors.BadRequest: grpc.StatusCode.INVALID_ARGUMENT,  # REST 400
     errors.StrictModeViolation: grpc.StatusCode.INVALID_ARGUMENT,  # REST 400
     errors.RateLimited: grpc.StatusCode.RESOURCE_EXHAUSTED,  # REST 429
+    errors.Unauthorized: grpc.StatusCode.UNAUTHENTICATED,  # REST 401
+    errors.Forbidden: grpc.StatusCode.PERMISSION_DENIED,  # REST 403
 }
 
 

@@ -6,6 +6,7 @@ import msgspec
 from starlette.types import ASGIApp
 
 from pydrant.api.rest import routes_collections as col, routes_points as pts, routes_query as qry, routes_service as svc
+from pydrant.api.access import ApiKeys
 from pydrant.api.rest import routes_snapshots as snap
 from pydrant.api.rest.asgi import JSON, TEXT, Api, Endpoint, Handler, Mode, RestApp, Static
 from pydrant.api.rest.router import Router
@@ -129,6 +130,9 @@ ADAPTIVE_READS: set[Handler] = {
     qry.discover_batch,
 }
 
+# What the read-only API key may call besides GET routes: the reads sent as POST.
+READ_HANDLERS: set[Handler] = (INLINE_READS | ADAPTIVE_READS) - {svc.standalone_only, svc.unsupported}
+
 HEALTH_PATHS = ("/healthz", "/livez", "/readyz")
 
 # Handlers whose answer is text (Prometheus exposition), not Qdrant's JSON envelope.
@@ -187,7 +191,7 @@ def build_router() -> Router[Endpoint]:
 
     for method, path, handler in ROUTES:
         add(method, path, Api(handler, mode_of(handler), TEXT_HANDLERS.get(handler, JSON), label(method, path),
-                              MAX_BODY.get(handler)))
+                              MAX_BODY.get(handler), writes=method != "GET" and handler not in READ_HANDLERS))
     for method, path in UNSUPPORTED_PATHS:
         add(method, path, Api(svc.unsupported, mode_of(svc.unsupported), label=label(method, path)))
     for path in HEALTH_PATHS:
@@ -197,5 +201,6 @@ def build_router() -> Router[Endpoint]:
     return router
 
 
-def build_app(toc: TableOfContents, max_body_bytes: int, api_key: str | None = None, enable_cors: bool = True) -> ASGIApp:
-    return RestApp(toc, build_router(), max_body_bytes, api_key, cors=enable_cors)
+def build_app(toc: TableOfContents, max_body_bytes: int, api_key: str | None = None, enable_cors: bool = True,
+              read_only_api_key: str | None = None) -> ASGIApp:
+    return RestApp(toc, build_router(), max_body_bytes, ApiKeys(api_key, read_only_api_key), cors=enable_cors)

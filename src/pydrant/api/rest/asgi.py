@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import hmac
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +23,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import RedirectResponse
 from starlette.types import Receive, Scope, Send
 
+from pydrant.api.access import ApiKeys
 from pydrant.api.rest import envelope
 from pydrant.api.rest.context import RequestContext
 from pydrant.api.rest.router import Router, segments_of
@@ -53,6 +53,7 @@ class Api:
     content_type: bytes = JSON
     label: str = ""  # Qdrant's name of the endpoint in telemetry: `PUT /collections/{name}/points`
     max_body: int | None = None  # a body limit of its own (snapshot uploads); None: the server's
+    writes: bool = True  # refused to the read-only API key
 
 
 class Accepted:
@@ -106,7 +107,7 @@ def has_origin(scope: Scope) -> bool:
 
 
 class RestApp:
-    def __init__(self, toc: TableOfContents, router: Router[Endpoint], max_body_bytes: int, api_key: str | None,
+    def __init__(self, toc: TableOfContents, router: Router[Endpoint], max_body_bytes: int, keys: ApiKeys,
                  cors: bool = False) -> None:
         self.toc = toc
         # CORS (any origin, as Qdrant's default): Starlette's middleware answers preflights and
@@ -118,15 +119,7 @@ class RestApp:
             self._cors = CORSMiddleware(self._from_browser, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"])
         self.router = router
         self.max_body_bytes = max_body_bytes
-        self.check_key = api_key is not None
-        # Headers are bytes; a key that latin-1 cannot encode can match no header (as before,
-        # when headers were decoded as latin-1 and compared with the key).
-        self._key: bytes | None = None
-        if api_key is not None:
-            try:
-                self._key = api_key.encode("latin-1")
-            except UnicodeEncodeError:
-                self._key = None
+        self.keys = keys
         self._pool = ThreadPoolExecutor(THREADS, thread_name_prefix="pydrant-rest")
         self._in_flight = 0  # HTTP requests between arrival and end, this one included
         self._last_client: Any = None  # the connection (peer address) of the last request started
@@ -185,7 +178,7 @@ class RestApp:
         content_type = JSON
         retry_after = None
         try:
-            key = declared = None
+            key = authorization = declared = None
             request_type = b""
             for name, value in scope["headers"]:
                 if name == b"content-length":
@@ -194,9 +187,11 @@ class RestApp:
                     key = value if key is None else key
                 elif name == b"content-type":
                     request_type = value
-            if self.check_key and (key is None or self._key is None or not hmac.compare_digest(key, self._key)):
-                status, body = 401, envelope.error("Unauthorized: invalid or missing api-key", started)
-            elif b"%" in (raw := scope.get("raw_path") or b"") and b"%2f" in raw.lower():
+                elif name == b"authorization":
+                    authorization = value
+            if self.keys.enabled:
+                self.keys.check(key, authorization, endpoint.writes)
+            if b"%" in (raw := scope.get("raw_path") or b"") and b"%2f" in raw.lower():
                 # A name never contains `/`: an encoded slash must not reach another route.
                 status, body = 404, envelope.error(f"Not found: no route for {method} {URL(scope=scope).path}", started)
             else:

@@ -27,6 +27,8 @@ STATUS_BY_KIND: dict[type[errors.PydrantError], int] = {
     errors.BadRequest: 400,
     errors.StrictModeViolation: 400,
     errors.RateLimited: 429,
+    errors.Unauthorized: 401,
+    errors.Forbidden: 403,
 }
 
 _encoder = msgspec.json.Encoder()
