@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ import pytest
 from starlette.middleware.cors import CORSMiddleware
 
 from pydrant.api.access import ApiKeys
-from pydrant.api.rest.asgi import Api, Mode, RestApp, Static
+from pydrant.api.rest.asgi import Api, FileDownload, Mode, RestApp, Static
 from pydrant.api.rest.context import RequestContext
 from pydrant.api.rest.router import Router
 from pydrant.errors import NotFound
@@ -281,3 +282,23 @@ def test_requests_without_origin_skip_the_cors_middleware_and_answer_alike(
     assert ours == theirs
     names = [name for name, _ in ours[0]["headers"]]
     assert names.count(b"vary") == 1
+
+
+def test_a_file_download_streams_the_file_and_a_vanished_file_is_404(tmp_path: Path) -> None:
+    """A snapshot deleted between the handler finding it and the answer starting is a 404
+    envelope, not a 500; an existing one streams in chunks with its length."""
+    present = tmp_path / "a.snapshot"
+    present.write_bytes(b"x" * 3000)
+    router: Router[Any] = Router()
+    router.add("GET", "/file/{name}", Api(lambda ctx: FileDownload(tmp_path / ctx.path["name"]), Mode.INLINE, writes=False))
+    toc = FakeToc()
+    app = RestApp(toc, router, 100, ApiKeys(None), False)  # type: ignore[arg-type]
+
+    async def main() -> None:
+        status, headers, body = await request(app, scope("GET", "/file/a.snapshot"))
+        assert status == 200 and body == b"x" * 3000
+        assert headers[b"content-length"] == b"3000" and headers[b"content-type"] == b"application/octet-stream"
+        status, _, body = await request(app, scope("GET", "/file/gone.snapshot"))
+        assert status == 404 and json.loads(body)["status"]["error"] == "Not found: Snapshot gone.snapshot not found"
+
+    asyncio.run(main())

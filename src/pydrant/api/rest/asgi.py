@@ -27,7 +27,7 @@ from pydrant.api.access import ApiKeys
 from pydrant.api.rest import envelope
 from pydrant.api.rest.context import RequestContext
 from pydrant.api.rest.router import Router, segments_of
-from pydrant.errors import MalformedJson, PayloadTooLarge, PydrantError, RateLimited
+from pydrant.errors import MalformedJson, NotFound, PayloadTooLarge, PydrantError, RateLimited
 from pydrant.service.toc import TableOfContents
 
 Handler = Callable[[RequestContext], Any]
@@ -233,7 +233,11 @@ class RestApp:
     async def _send_file(send: Send, download: FileDownload, vary: bool) -> None:
         """The file's bytes as they are now, in chunks; it is opened before the answer starts, so
         a file deleted meanwhile is still sent whole (its inode lives while open)."""
-        with open(download.path, "rb") as file:
+        try:
+            file = open(download.path, "rb")
+        except FileNotFoundError:  # deleted since the handler found it
+            raise NotFound(f"Snapshot {download.path.name} not found") from None
+        with file:
             if download.remove_after_open:
                 download.path.unlink(missing_ok=True)
                 download.path.with_name(download.path.name + ".checksum").unlink(missing_ok=True)
