@@ -455,3 +455,31 @@ def test_serve_recovers_full_and_collection_snapshots_at_startup(server_factory:
         assert _state(rest, "three") == states["two"]
     finally:
         rest.close()
+
+
+@pytest.mark.parametrize("name", ["Ṱ̺̺̕o͞ ̷i̲̬͇̪͙n̝̗͕v̟̜̘̦͟o̶̙̰̠kè͚̮̺̪̹̱̤ ̖t̝͕̳̣̻̪͞h̼͓̲̦̳̘̲e͇̣̰̦̬͎ ̢̼̻̱̘h͚͎͙̜̣̲ͅi̦̲̣̰̤v̻͍e̺̭̳̪̰-m̢iͅn̖̺̞̲̯̰d̵̼̟͙̩̼̘̳ ̞̥̱̳̭r̛̗̘e͙p͠r̼̞̻̭̗e̺̠̣͟s̘͇̳͍̝͉e͉̥̯̞̲͚̬͜ǹ̬͎͎̟̖͇̤t͍̬̤͓̼̭͘ͅi̪̱n͠g̴͉ ͏͉ͅc̬̟h͡a̫̻̯͘o̫̟̖͍̙̝͉s̗̦̲.̨̹͈̣",
+                                  "é" * 255, ".hidden", ".tmp"])
+def test_snapshots_of_collections_with_long_or_dotted_names(rest: RestClient, server: ServerProcess, name: str,
+                                                            collection_name: str) -> None:
+    """A name of up to 255 characters can take 1,020 bytes, and file names hold 255: such a
+    collection's snapshots (and a full snapshot including it) were a 500 (found by the fuzz
+    test). A leading dot hid its snapshots from the list."""
+    from urllib.parse import quote
+
+    from pydrant.service.snapshots import file_part
+
+    path = f"/collections/{quote(name)}"
+    rest.ok("PUT", path, json=CREATE)
+    try:
+        rest.ok("PUT", f"{path}/points", params={"wait": "true"}, json={"points": _points(0, 3, "x")})
+        before = _state(rest, name)
+        made = rest.ok("POST", f"{path}/snapshots", params={"wait": "true"})
+        assert rest.ok("GET", f"{path}/snapshots") == [made]
+        assert rest.get(f"{path}/snapshots/{quote(made['name'])}").status_code == 200
+        full = rest.ok("POST", "/snapshots", params={"wait": "true"})
+        rest.ok("DELETE", f"/snapshots/{full['name']}")
+        location = (server.storage_dir / "snapshots" / file_part(name) / made["name"]).as_uri()
+        rest.ok("PUT", f"/collections/{collection_name}/snapshots/recover", json={"location": location})
+        assert _state(rest, collection_name) == before
+    finally:
+        rest.ok("DELETE", path)

@@ -90,7 +90,7 @@ class SnapshotStore:
     # ---- where things are ---------------------------------------------------------------------
     def collection_dir(self, collection_name: str) -> Path:
         check_collection_name(collection_name)
-        return self.root / collection_name
+        return self.root / file_part(collection_name)
 
     def shard_dir(self, collection_name: str, shard_id: int) -> Path:
         """Where a shard's snapshots live (pydrant has one shard per collection, id 0, which
@@ -176,7 +176,7 @@ class SnapshotStore:
                                    directory: Path | None = None) -> dict[str, Any]:
         collection = toc.get(collection_name)
         directory = self.collection_dir(collection.name) if directory is None else directory
-        target = self._reserve_name(directory, f"{collection.name}-{self.peer_id}")
+        target = self._reserve_name(directory, f"{file_part(collection.name)}-{self.peer_id}")
         placeholder = target.parent / f".{target.name}.part"
         staging = Path(tempfile.mkdtemp(prefix="image-", dir=self.tmp_dir()))
         try:
@@ -201,17 +201,19 @@ class SnapshotStore:
         staging = Path(tempfile.mkdtemp(prefix="full-", dir=self.tmp_dir()))
         made: list[Path] = []
         try:
-            names = toc.list_names()
+            members: list[list[str]] = []  # [collection name, archive member]
             with tarfile.open(staging / "full.tar", "w") as tar:
-                for name in names:
+                for name in toc.list_names():
                     try:
                         description = self.create_collection_snapshot(toc, name)
                     except NotFound:
                         continue  # deleted meanwhile
                     path = self.collection_dir(name) / description["name"]
                     made.append(path)
-                    tar.add(path, arcname=f"collections/{name}{SUFFIX}")
-                meta = {"format": FULL_FORMAT, "version": FORMAT_VERSION, "collections": names}
+                    member = f"collections/{file_part(name)}{SUFFIX}"
+                    tar.add(path, arcname=member)
+                    members.append([name, member])
+                meta = {"format": FULL_FORMAT, "version": FORMAT_VERSION, "collections": members}
                 _add_bytes(tar, META_FILE, json.dumps(meta).encode())
                 aliases = {a["alias_name"]: a["collection_name"] for a in toc.list_aliases()}
                 _add_bytes(tar, ALIASES_FILE, json.dumps(aliases).encode())
@@ -323,8 +325,8 @@ def recover_at_startup(toc: TableOfContents, store: SnapshotStore, collections: 
             meta = json.loads((unpacked / META_FILE).read_text())
             if not isinstance(meta, dict) or meta.get("format") != FULL_FORMAT:
                 raise BadRequest(f"{full} is not a pydrant full snapshot")
-            for name in meta.get("collections", []):
-                wanted.append((unpacked / "collections" / f"{name}{SUFFIX}", name))
+            for name, member in meta.get("collections", []):
+                wanted.append((unpacked / member, name))
             aliases = json.loads((unpacked / ALIASES_FILE).read_text())
         for path, name in wanted:
             if toc.exists(name) and not force:
@@ -341,6 +343,21 @@ def recover_at_startup(toc: TableOfContents, store: SnapshotStore, collections: 
     finally:
         if unpacked is not None:
             shutil.rmtree(unpacked, ignore_errors=True)
+
+
+MAX_NAME_PART_BYTES = 100
+_PREFIX_BYTES = 48
+
+
+def file_part(collection_name: str) -> str:
+    """A collection's name as snapshot directory and file names carry it: as it is when it
+    fits (file names are limited to 255 bytes, and a name may be 255 characters of up to four
+    bytes) and is not hidden (a leading dot), else a readable prefix and a hash of the name."""
+    raw = collection_name.encode()
+    if len(raw) <= MAX_NAME_PART_BYTES and not collection_name.startswith("."):
+        return collection_name
+    prefix = raw[:_PREFIX_BYTES].decode(errors="ignore").lstrip(".")
+    return f"{prefix}~{hashlib.sha256(raw).hexdigest()[:16]}"
 
 
 def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
