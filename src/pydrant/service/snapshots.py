@@ -9,7 +9,8 @@ snapshots hold Qdrant's segment files, which pydrant cannot read (and the other 
 
 Layout under the snapshots directory (Qdrant's): `<collection>/<name>.snapshot` for collection
 snapshots, `<name>.snapshot` for full ones, each with a `.checksum` file (SHA-256, hex) beside
-it; `.tmp/` holds archives being written and downloads being recovered.
+it; `.tmp/` holds archives being written and downloads being recovered. A collection name too
+long for a file name, or starting with a dot, appears there as `file_part` makes it.
 """
 
 from __future__ import annotations
