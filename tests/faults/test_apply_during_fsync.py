@@ -133,3 +133,31 @@ def _state_ids(storage: Path) -> set[Any]:
         return read_ids(toc.get(NAME))
     finally:
         toc.close()
+
+
+def test_a_large_write_is_queued_until_its_fsync_ends(tmp_path: Path) -> None:
+    """A write over the overlap size is applied by its writer after the fsync: until then it is
+    in the update queue (`update_queue.length` of collection info), and not visible."""
+    live = tmp_path / "live"
+    live.mkdir()
+    fio = GatedWalFsync(live)
+    toc = TableOfContents(live, FLUSH_NEVER, fio)
+    try:
+        toc.create_collection(NAME, CREATE_BODY)
+        collection = toc.get(NAME)
+        points = [{"id": i, "vector": [1.0, 0.0, 0.0, 0.5], "payload": {"text": "x" * 400}} for i in range(1000)]
+        fio.armed = True
+        writer, errors = _in_background(lambda: collection.write(
+            prepare_upsert(collection, json.dumps({"points": points}).encode()).build, wait=True))
+        assert fio.in_fsync.wait(GATE_S), "the writer never reached its WAL fsync"
+        assert collection.queued_updates() == 1
+        assert read_ids(collection) == set()
+        fio.armed = False
+        fio.release.set()
+        writer.join(GATE_S)
+        assert not writer.is_alive() and not errors
+        assert collection.queued_updates() == 0
+        assert len(read_ids(collection)) == 1000
+    finally:
+        fio.release.set()
+        toc.close()

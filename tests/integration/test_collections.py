@@ -363,3 +363,12 @@ def test_client_create_existing_raises_409(client, collection_name: str) -> None
     with pytest.raises(UnexpectedResponse) as err:
         client.create_collection(collection_name, vectors_config=models.VectorParams(size=2, distance=models.Distance.DOT))
     assert err.value.status_code == 409
+
+
+def test_collection_info_reports_the_update_queue(rest: RestClient, collection_name: str) -> None:
+    """Qdrant's `update_queue.length`: operations logged and not applied yet; none once a
+    `wait=true` write is answered and nothing else is pending."""
+    rest.ok("PUT", f"/collections/{collection_name}", json={"vectors": {"size": 2, "distance": "Dot"}})
+    rest.ok("PUT", f"/collections/{collection_name}/points", params={"wait": "true"},
+            json={"points": [{"id": 1, "vector": [1.0, 2.0]}]})
+    assert rest.ok("GET", f"/collections/{collection_name}")["update_queue"] == {"length": 0}

@@ -499,6 +499,10 @@ class Collection:
             return "red"
         return "yellow" if self.optimizer.pending() else "green"
 
+    def queued_updates(self) -> int:
+        """Logged operations not applied yet (Qdrant's `update_queue.length`)."""
+        return len(self._pending)
+
     def segments(self) -> Iterator[Any]:
         return iter(self.holder.segments)
 

@@ -64,6 +64,7 @@ def collection_info(ctx: RequestContext) -> Any:
             "segments_count": max(1, len(segments)),
             "config": collection.config.report(),
             "payload_schema": schema,
+            "update_queue": {"length": collection.queued_updates()},
         }
 
 
