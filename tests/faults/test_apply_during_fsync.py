@@ -55,6 +55,15 @@ class GatedWalFsync(CrashSimulatingFileIO):
         return _GatedHandle(self, handle) if "wal" in Path(path).parts else handle
 
 
+def _gated_storage(live: Path) -> tuple[GatedWalFsync, TableOfContents, Collection]:
+    """A storage in `live` on the gated FileIO, holding one empty collection."""
+    live.mkdir()
+    fio = GatedWalFsync(live)
+    toc = TableOfContents(live, FLUSH_NEVER, fio)
+    toc.create_collection(NAME, CREATE_BODY)
+    return fio, toc, toc.get(NAME)
+
+
 def _upsert(collection: Collection, pid: int) -> None:
     body = {"points": [{"id": pid, "vector": [float(pid), 1.0, 0.5, -1.0], "payload": {"n": pid}}]}
     collection.write(prepare_upsert(collection, json.dumps(body).encode()).build, wait=True)
@@ -76,13 +85,8 @@ def _in_background(fn: Any) -> tuple[threading.Thread, list[BaseException]]:
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 def test_flush_during_a_writers_fsync_keeps_later_acknowledged_writes(tmp_path: Path) -> None:
-    live = tmp_path / "live"
-    live.mkdir()
-    fio = GatedWalFsync(live)
-    toc = TableOfContents(live, FLUSH_NEVER, fio)
+    fio, toc, collection = _gated_storage(tmp_path / "live")
     try:
-        toc.create_collection(NAME, CREATE_BODY)
-        collection = toc.get(NAME)
         _upsert(collection, 1)  # acknowledged
 
         fio.armed = True
@@ -138,13 +142,8 @@ def _state_ids(storage: Path) -> set[Any]:
 def test_a_large_write_is_queued_until_its_fsync_ends(tmp_path: Path) -> None:
     """A write over the overlap size is applied by its writer after the fsync: until then it is
     in the update queue (`update_queue.length` of collection info), and not visible."""
-    live = tmp_path / "live"
-    live.mkdir()
-    fio = GatedWalFsync(live)
-    toc = TableOfContents(live, FLUSH_NEVER, fio)
+    fio, toc, collection = _gated_storage(tmp_path / "live")
     try:
-        toc.create_collection(NAME, CREATE_BODY)
-        collection = toc.get(NAME)
         points = [{"id": i, "vector": [1.0, 0.0, 0.0, 0.5], "payload": {"text": "x" * 400}} for i in range(1000)]
         fio.armed = True
         writer, errors = _in_background(lambda: collection.write(
