@@ -52,6 +52,16 @@ DOWNLOAD_TIMEOUT_S = 60.0  # per connect or read, not for the whole download
 _NAMES_LOCK = threading.Lock()  # two snapshots made in the same second get two names
 
 
+def checksum_path(snapshot: Path) -> Path:
+    """The file beside a snapshot holding its SHA-256 (hex)."""
+    return snapshot.with_name(snapshot.name + CHECKSUM_SUFFIX)
+
+
+def _placeholder(target: Path) -> Path:
+    """The hidden file that holds a snapshot's name while its archive is written."""
+    return target.with_name(f".{target.name}.part")
+
+
 def _now_stamp() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%d-%H-%M-%S")
 
@@ -143,8 +153,8 @@ class SnapshotStore:
 
     def describe(self, path: Path) -> dict[str, Any]:
         stat = path.stat()
-        checksum_path = path.with_name(path.name + CHECKSUM_SUFFIX)
-        checksum = checksum_path.read_text().strip() if checksum_path.is_file() else None
+        checksum_file = checksum_path(path)
+        checksum = checksum_file.read_text().strip() if checksum_file.is_file() else None
         created = datetime.fromtimestamp(stat.st_mtime, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
         return {"name": path.name, "creation_time": created, "size": stat.st_size, "checksum": checksum}
 
@@ -155,20 +165,20 @@ class SnapshotStore:
             base = f"{prefix}-{_now_stamp()}"
             path = directory / f"{base}{SUFFIX}"
             n = 1
-            while path.exists() or (directory / f".{path.name}.part").exists():
+            while path.exists() or _placeholder(path).exists():
                 n += 1
                 path = directory / f"{base}-{n}{SUFFIX}"
-            (directory / f".{path.name}.part").touch()  # holds the name while the archive is written
+            _placeholder(path).touch()
             return path
 
     def _publish(self, archive: Path, target: Path) -> dict[str, Any]:
         """Move a finished archive to its name, with its checksum file, durably."""
         checksum = _sha256(archive)
         _fsync_path(archive)
-        checksum_tmp = archive.with_name(archive.name + CHECKSUM_SUFFIX)
+        checksum_tmp = checksum_path(archive)
         checksum_tmp.write_text(checksum)
         _fsync_path(checksum_tmp)
-        os.replace(checksum_tmp, target.with_name(target.name + CHECKSUM_SUFFIX))
+        os.replace(checksum_tmp, checksum_path(target))
         os.replace(archive, target)
         _fsync_path(target.parent)
         return self.describe(target)
@@ -178,7 +188,6 @@ class SnapshotStore:
         collection = toc.get(collection_name)
         directory = self.collection_dir(collection.name) if directory is None else directory
         target = self._reserve_name(directory, f"{file_part(collection.name)}-{self.peer_id}")
-        placeholder = target.parent / f".{target.name}.part"
         staging = Path(tempfile.mkdtemp(prefix="image-", dir=self.tmp_dir()))
         try:
             applied_op = collection.snapshot_files(staging)
@@ -193,12 +202,11 @@ class SnapshotStore:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
             staging.with_suffix(".tar").unlink(missing_ok=True)
-            placeholder.unlink(missing_ok=True)
+            _placeholder(target).unlink(missing_ok=True)
 
     def create_full_snapshot(self, toc: TableOfContents) -> dict[str, Any]:
         """Every collection's snapshot and the aliases in one archive (Qdrant's full snapshot)."""
         target = self._reserve_name(self.root, f"full-snapshot-{self.peer_id}")
-        placeholder = target.parent / f".{target.name}.part"
         staging = Path(tempfile.mkdtemp(prefix="full-", dir=self.tmp_dir()))
         made: list[Path] = []
         try:
@@ -222,15 +230,15 @@ class SnapshotStore:
         finally:
             for path in made:  # the collection snapshots live on inside the full one only
                 path.unlink(missing_ok=True)
-                path.with_name(path.name + CHECKSUM_SUFFIX).unlink(missing_ok=True)
+                checksum_path(path).unlink(missing_ok=True)
             shutil.rmtree(staging, ignore_errors=True)
-            placeholder.unlink(missing_ok=True)
+            _placeholder(target).unlink(missing_ok=True)
 
     # ---- deleting -----------------------------------------------------------------------------
     def delete(self, directory: Path, snapshot_name: str) -> None:
         path = self.find(directory, snapshot_name)
         path.unlink()
-        path.with_name(path.name + CHECKSUM_SUFFIX).unlink(missing_ok=True)
+        checksum_path(path).unlink(missing_ok=True)
         _fsync_path(directory)
 
     # ---- recovering ---------------------------------------------------------------------------

@@ -67,7 +67,7 @@ class FileDownload:
 
     path: Path
     content_type: bytes = b"application/octet-stream"
-    remove_after_open: bool = False  # made for this download only (a streamed shard snapshot)
+    remove_after_open: tuple[Path, ...] = ()  # made for this download only (a streamed shard snapshot)
 
 
 DOWNLOAD_CHUNK = 1 << 20
@@ -238,9 +238,8 @@ class RestApp:
         except FileNotFoundError:  # deleted since the handler found it
             raise NotFound(f"Snapshot {download.path.name} not found") from None
         with file:
-            if download.remove_after_open:
-                download.path.unlink(missing_ok=True)
-                download.path.with_name(download.path.name + ".checksum").unlink(missing_ok=True)
+            for path in download.remove_after_open:
+                path.unlink(missing_ok=True)
             size = os.fstat(file.fileno()).st_size
             headers = [(b"content-length", b"%d" % size), (b"content-type", download.content_type),
                        (b"content-disposition", b'attachment; filename="%s"' % download.path.name.encode())]

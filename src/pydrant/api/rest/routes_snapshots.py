@@ -18,7 +18,7 @@ from pydrant.api.rest.context import RequestContext
 from pydrant.api.rest.routes_collections import PEER_ID
 from pydrant.collection.convert import decode_json
 from pydrant.errors import BadRequest, MalformedJson, NotFound
-from pydrant.service.snapshots import SnapshotStore
+from pydrant.service.snapshots import SnapshotStore, checksum_path
 
 log = logging.getLogger("pydrant.snapshots")
 
@@ -90,7 +90,8 @@ def stream_shard_snapshot(ctx: RequestContext) -> Any:
     store = _store(ctx)
     _shard_id(ctx)
     made = store.create_collection_snapshot(ctx.toc, name, store.streaming_dir())
-    return FileDownload(store.streaming_dir() / made["name"], remove_after_open=True)
+    path = store.streaming_dir() / made["name"]
+    return FileDownload(path, remove_after_open=(path, checksum_path(path)))
 
 
 def get_snapshot(ctx: RequestContext) -> Any:
@@ -102,7 +103,11 @@ def get_snapshot(ctx: RequestContext) -> Any:
 def delete_snapshot(ctx: RequestContext) -> Any:
     name = ctx.collection().name
     store = _store(ctx)
-    directory, snapshot = _directory(ctx, store, name), ctx.path["snapshot_name"]
+    return _delete(ctx, store, _directory(ctx, store, name))
+
+
+def _delete(ctx: RequestContext, store: SnapshotStore, directory: Path) -> Any:
+    snapshot = ctx.path["snapshot_name"]
     store.find(directory, snapshot)  # a missing one is a 404 even without waiting
 
     def work() -> bool:
@@ -128,24 +133,11 @@ def recover_from_location(ctx: RequestContext) -> Any:
         local = store.find_file(store.shard_dir(name, shard), request.location)
     if local is not None:
         path = local
-
-        def work() -> bool:
-            store.recover_collection(ctx.toc, name, path, request.checksum)
-            return True
-
-        return _run(ctx, work, f"recovering `{name}`")
+        return _recover(ctx, store, name, lambda: path, request.checksum, temporary=False)
     if scheme not in ("http", "https"):
         raise BadRequest(f"Invalid snapshot URI `{request.location}`: expected a file://, http:// or https:// location")
-
-    def download_and_recover() -> bool:
-        downloaded = store.download(request.location, request.api_key)
-        try:
-            store.recover_collection(ctx.toc, name, downloaded, request.checksum)
-        finally:
-            downloaded.unlink(missing_ok=True)
-        return True
-
-    return _run(ctx, download_and_recover, f"recovering `{name}`")
+    return _recover(ctx, store, name, lambda: store.download(request.location, request.api_key), request.checksum,
+                    temporary=True)
 
 
 def recover_from_upload(ctx: RequestContext) -> Any:
@@ -156,22 +148,26 @@ def recover_from_upload(ctx: RequestContext) -> Any:
     if priority is not None and priority not in PRIORITIES:
         raise MalformedJson(f"priority: unknown variant `{priority}`, expected one of {', '.join(PRIORITIES)}",
                             where="query parameters")
-    checksum = ctx.query.get("checksum")
     store = _store(ctx)
-    uploaded = store.spool(_uploaded_file(ctx))
+    upload = _uploaded_file(ctx)  # a bad body is refused before anything runs
+    return _recover(ctx, store, name, lambda: store.spool(upload), ctx.query.get("checksum"), temporary=True)
+
+
+def _recover(ctx: RequestContext, store: SnapshotStore, name: str, fetch: Callable[[], Path], checksum: str | None,
+             temporary: bool) -> Any:
+    """Recover collection `name` from the archive `fetch` gives (now or in the background);
+    a `temporary` archive (a download, an upload) is removed afterwards."""
 
     def work() -> bool:
+        archive = fetch()
         try:
-            store.recover_collection(ctx.toc, name, uploaded, checksum)
+            store.recover_collection(ctx.toc, name, archive, checksum)
         finally:
-            uploaded.unlink(missing_ok=True)
+            if temporary:
+                archive.unlink(missing_ok=True)
         return True
 
-    try:
-        return _run(ctx, work, f"recovering `{name}` from an upload")
-    except BaseException:
-        uploaded.unlink(missing_ok=True)
-        raise
+    return _run(ctx, work, f"recovering `{name}`")
 
 
 def _uploaded_file(ctx: RequestContext) -> Any:
@@ -209,11 +205,4 @@ def get_full_snapshot(ctx: RequestContext) -> Any:
 
 
 def delete_full_snapshot(ctx: RequestContext) -> Any:
-    store, directory, snapshot = _store(ctx), Path(ctx.toc.snapshots_path), ctx.path["snapshot_name"]
-    store.find(directory, snapshot)
-
-    def work() -> bool:
-        store.delete(directory, snapshot)
-        return True
-
-    return _run(ctx, work, f"deleting snapshot {snapshot}")
+    return _delete(ctx, _store(ctx), ctx.toc.snapshots_path)
