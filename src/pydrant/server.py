@@ -90,10 +90,8 @@ def serve(settings: Settings, snapshots: Sequence[tuple[Path, str]] = (), storag
             toc.close()
             return 1
     tune_garbage_collector()
-    app = build_app(
-        toc, int(settings.service.max_request_size_mb * 1024 * 1024), settings.service.api_key, settings.service.enable_cors,
-        settings.service.read_only_api_key,
-    )
+    keys = ApiKeys(settings.service.api_key, settings.service.read_only_api_key)  # REST and gRPC alike
+    app = build_app(toc, int(settings.service.max_request_size_mb * 1024 * 1024), keys, settings.service.enable_cors)
     config = uvicorn.Config(
         app,
         host=settings.service.host,
@@ -109,8 +107,7 @@ def serve(settings: Settings, snapshots: Sequence[tuple[Path, str]] = (), storag
     server = _Server(config)
     if settings.service.grpc_port is not None:
         server.grpc = GrpcServer(toc, settings.service.host, settings.service.grpc_port,
-                                 int(settings.service.max_request_size_mb * 1024 * 1024),
-                                 ApiKeys(settings.service.api_key, settings.service.read_only_api_key))
+                                 int(settings.service.max_request_size_mb * 1024 * 1024), keys)
     log.info("pydrant listening on http://%s:%d, storage %s", settings.service.host, settings.service.http_port, settings.storage.storage_path)
     try:
         # Uvicorn handles SIGTERM/SIGINT: stops accepting, finishes requests, runs the app's

@@ -101,17 +101,25 @@ def _snapshot_call(request: Any) -> RestCall:
     return RestCall(path)
 
 
+def _created(result: Any, elapsed: float) -> pb.CreateSnapshotResponse:
+    return pb.CreateSnapshotResponse(snapshot_description=_snapshot_description(result), time=elapsed)
+
+
+def _listed(result: Any, elapsed: float) -> pb.ListSnapshotsResponse:
+    return pb.ListSnapshotsResponse(snapshot_descriptions=[_snapshot_description(d) for d in result], time=elapsed)
+
+
+def _deleted(result: Any, elapsed: float) -> pb.DeleteSnapshotResponse:
+    return pb.DeleteSnapshotResponse(time=elapsed)
+
+
 SNAPSHOTS: dict[str, Rpc] = {
-    "Create": Rpc(snap.create_snapshot, _collection_call,
-                  lambda r, t: pb.CreateSnapshotResponse(snapshot_description=_snapshot_description(r), time=t)),
-    "List": Rpc(snap.list_snapshots, _collection_call,
-                lambda r, t: pb.ListSnapshotsResponse(snapshot_descriptions=[_snapshot_description(d) for d in r], time=t)),
-    "Delete": Rpc(snap.delete_snapshot, _snapshot_call, lambda r, t: pb.DeleteSnapshotResponse(time=t)),
-    "CreateFull": Rpc(snap.create_full_snapshot, lambda request: RestCall({}),
-                      lambda r, t: pb.CreateSnapshotResponse(snapshot_description=_snapshot_description(r), time=t)),
-    "ListFull": Rpc(snap.list_full_snapshots, lambda request: RestCall({}),
-                    lambda r, t: pb.ListSnapshotsResponse(snapshot_descriptions=[_snapshot_description(d) for d in r], time=t)),
-    "DeleteFull": Rpc(snap.delete_full_snapshot, _snapshot_call, lambda r, t: pb.DeleteSnapshotResponse(time=t)),
+    "Create": Rpc(snap.create_snapshot, _collection_call, _created),
+    "List": Rpc(snap.list_snapshots, _collection_call, _listed),
+    "Delete": Rpc(snap.delete_snapshot, _snapshot_call, _deleted),
+    "CreateFull": Rpc(snap.create_full_snapshot, lambda request: RestCall({}), _created),
+    "ListFull": Rpc(snap.list_full_snapshots, lambda request: RestCall({}), _listed),
+    "DeleteFull": Rpc(snap.delete_full_snapshot, _snapshot_call, _deleted),
 }
 
 # What the read-only API key may call: the methods that only read.

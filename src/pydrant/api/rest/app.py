@@ -201,6 +201,5 @@ def build_router() -> Router[Endpoint]:
     return router
 
 
-def build_app(toc: TableOfContents, max_body_bytes: int, api_key: str | None = None, enable_cors: bool = True,
-              read_only_api_key: str | None = None) -> ASGIApp:
-    return RestApp(toc, build_router(), max_body_bytes, ApiKeys(api_key, read_only_api_key), cors=enable_cors)
+def build_app(toc: TableOfContents, max_body_bytes: int, keys: ApiKeys, enable_cors: bool = True) -> ASGIApp:
+    return RestApp(toc, build_router(), max_body_bytes, keys, cors=enable_cors)
