@@ -326,9 +326,9 @@ def recover_at_startup(toc: TableOfContents, store: SnapshotStore, collections: 
     a full snapshot also brings back its aliases, where the name is free."""
     wanted = list(collections)
     aliases: dict[str, str] = {}
-    unpacked = Path(tempfile.mkdtemp(prefix="startup-", dir=store.tmp_dir())) if full is not None else None
-    try:
-        if full is not None and unpacked is not None:
+    with tempfile.TemporaryDirectory(prefix="startup-", dir=store.tmp_dir()) as scratch:
+        unpacked = Path(scratch)
+        if full is not None:
             with tarfile.open(full, "r") as tar:
                 tar.extractall(unpacked, filter="data")
             meta = json.loads((unpacked / META_FILE).read_text())
@@ -343,15 +343,12 @@ def recover_at_startup(toc: TableOfContents, store: SnapshotStore, collections: 
                 continue
             store.recover_collection(toc, name, path, None)
             log.info("recovered collection %s from %s", name, path)
-        taken = {a["alias_name"] for a in toc.list_aliases()}
-        actions = [{"create_alias": {"alias_name": alias, "collection_name": target}}
-                   for alias, target in sorted(aliases.items())
-                   if alias not in taken and toc.exists(target) and not toc.exists(alias)]
-        if actions:
-            toc.update_aliases(actions)
-    finally:
-        if unpacked is not None:
-            shutil.rmtree(unpacked, ignore_errors=True)
+    taken = {a["alias_name"] for a in toc.list_aliases()}
+    actions = [{"create_alias": {"alias_name": alias, "collection_name": target}}
+               for alias, target in sorted(aliases.items())
+               if alias not in taken and toc.exists(target) and not toc.exists(alias)]
+    if actions:
+        toc.update_aliases(actions)
 
 
 MAX_NAME_PART_BYTES = 100
