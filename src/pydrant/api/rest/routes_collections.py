@@ -39,6 +39,11 @@ def collection_exists(ctx: RequestContext) -> Any:
     return {"exists": ctx.toc.exists(name)}
 
 
+def optimizer_status(collection: Collection) -> Any:
+    """Qdrant's OptimizersStatus: `ok`, or the error that turned the collection red."""
+    return "ok" if collection.failure is None else {"error": collection.failure}
+
+
 def collection_info(ctx: RequestContext) -> Any:
     collection = ctx.collection()
     with collection.reading():
@@ -58,7 +63,7 @@ def collection_info(ctx: RequestContext) -> Any:
             schema[key] = info
         return {
             "status": collection.status(),
-            "optimizer_status": "ok" if collection.failure is None else {"error": collection.failure},
+            "optimizer_status": optimizer_status(collection),
             "indexed_vectors_count": indexed,
             "points_count": points,
             "segments_count": max(1, len(segments)),

@@ -10,7 +10,7 @@ import numpy as np
 
 from pydrant import __version__
 from pydrant.api.rest.context import RequestContext
-from pydrant.api.rest.routes_collections import PEER_ID
+from pydrant.api.rest.routes_collections import PEER_ID, optimizer_status
 from pydrant.collection.collection import Collection
 from pydrant.errors import MalformedJson, NotAllowed, NotFound, Unsupported
 
@@ -46,10 +46,11 @@ def telemetry(ctx: RequestContext) -> Any:
     optimizer status, params) and from level 2 reported in full (config, its one shard), as
     Qdrant's levels do; memory and hardware details are not reported at any level."""
     level = _details_level(ctx)
-    collections: dict[str, Any] = {"number_of_collections": len(ctx.toc.list_names())}
+    names = ctx.toc.list_names()
+    collections: dict[str, Any] = {"number_of_collections": len(names)}
     if level >= 1:
         entries, snapshots = [], []
-        for name in ctx.toc.list_names():
+        for name in names:
             try:
                 collection = ctx.toc.get(name)
             except NotFound:  # dropped meanwhile
@@ -58,7 +59,7 @@ def telemetry(ctx: RequestContext) -> Any:
                 entries.append(_collection_telemetry(name, collection))
                 snapshots.append({"id": name})
             else:
-                entries.append({"vectors": _counts(collection)[1], "optimizers_status": _optimizers_status(collection),
+                entries.append({"vectors": _counts(collection)[1], "optimizers_status": optimizer_status(collection),
                                 "params": collection.config.report()["params"]})
         collections["collections"] = entries
         collections["snapshots"] = snapshots
@@ -78,10 +79,6 @@ def _details_level(ctx: RequestContext) -> int:
     if not raw.isdigit():
         raise MalformedJson(f"details_level: expected an unsigned integer, got `{raw}`", where="query parameters")
     return int(raw)
-
-
-def _optimizers_status(collection: Collection) -> Any:
-    return "ok" if collection.failure is None else {"error": collection.failure}
 
 
 def _collection_telemetry(name: str, collection: Collection) -> dict[str, Any]:
